@@ -1,0 +1,13 @@
+"""Development server: `python -m api` (production runs gunicorn on api.wsgi:app)."""
+from api import create_app
+from shared.config import load_or_exit
+
+
+def main() -> None:
+    config = load_or_exit()
+    app = create_app(config)
+    app.run(host="127.0.0.1", port=config.api_port, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

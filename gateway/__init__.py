@@ -1,0 +1,1 @@
+"""The Socket.IO gateway (aiohttp + python-socketio); see issue 5."""

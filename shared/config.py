@@ -1,0 +1,190 @@
+"""One configuration class for both processes, read from the environment.
+
+`Config.from_env()` validates everything at start so a mistake stops the
+process with one clear line naming the variable, instead of failing later on
+the first request. Tests build a Config with keyword overrides.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from sqlalchemy.engine import make_url
+
+DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me"
+DEFAULT_SQLITE_URL = "sqlite:///mentorship.db"
+SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+ROLES = ("mentor", "student", "admin", "service")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if not 0 < value < 65536:
+        raise ConfigError(f"{name} must be a TCP port (1-65535), got {value}")
+    return value
+
+
+def _list(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+@dataclass
+class Config:
+    database_url: str = DEFAULT_SQLITE_URL
+    redis_url: str | None = None
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_public_key_file: str | None = None
+    jwt_algorithms: list[str] = field(default_factory=lambda: ["HS256"])
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_id_claim: str = "sub"
+    jwt_role_claim: str = "role"
+    jwt_leeway: int = 30
+    events_signing_secret: str = ""
+    events_channel: str = "rt:events"
+    cors_origins: list[str] = field(default_factory=list)
+    api_port: int = 5000
+    gateway_port: int = 8000
+    max_body_bytes: int = 1_000_000
+    message_max_chars: int = 10_000
+    debug: bool = False
+    dev_warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.events_signing_secret:
+            # Dev convenience only: from_env refuses this outside development.
+            self.events_signing_secret = hashlib.sha256(
+                ("events:" + self.jwt_secret).encode()
+            ).hexdigest()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def jwt_public_key(self) -> str | None:
+        if not self.jwt_public_key_file:
+            return None
+        with open(self.jwt_public_key_file, encoding="utf-8") as fh:
+            return fh.read()
+
+    def replace(self, **changes) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        """Read and validate the environment; raise ConfigError on a bad value."""
+        env = os.environ if env is None else env
+        warnings_: list[str] = []
+
+        database_url = env.get("DATABASE_URL") or DEFAULT_SQLITE_URL
+        try:
+            url = make_url(database_url)
+        except Exception:
+            raise ConfigError(f"DATABASE_URL is not a valid SQLAlchemy URL: {database_url!r}") from None
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            # Absolute, so the API (Flask-SQLAlchemy would resolve a relative
+            # path under its instance folder), the gateway and migrate share one file.
+            url = url.set(database=os.path.abspath(url.database))
+            database_url = url.render_as_string(hide_password=False)
+        if url.get_backend_name() not in ("sqlite", "mysql", "mariadb"):
+            raise ConfigError(
+                f"DATABASE_URL must use sqlite or mysql+pymysql, got {url.drivername!r}"
+            )
+        if "DATABASE_URL" not in env or not env.get("DATABASE_URL"):
+            warnings_.append(f"DATABASE_URL not set: using the embedded SQLite file {url.database}")
+
+        redis_url = env.get("REDIS_URL") or None
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {redis_url!r}")
+
+        algorithms = _list(env.get("JWT_ALGORITHMS")) or ["HS256"]
+        for alg in algorithms:
+            if alg not in SUPPORTED_ALGORITHMS:
+                raise ConfigError(
+                    f"JWT_ALGORITHMS: unknown algorithm {alg!r} (supported: {', '.join(SUPPORTED_ALGORITHMS)})"
+                )
+        asymmetric = [a for a in algorithms if not a.startswith("HS")]
+        symmetric = [a for a in algorithms if a.startswith("HS")]
+        if asymmetric and symmetric:
+            # Mixing both invites algorithm confusion (an HS token signed with the public key).
+            raise ConfigError("JWT_ALGORITHMS must not mix HS* with RS*/ES* algorithms")
+        key_file = env.get("JWT_PUBLIC_KEY_FILE") or None
+        if asymmetric:
+            if not key_file:
+                raise ConfigError(f"JWT_PUBLIC_KEY_FILE is required for {', '.join(asymmetric)}")
+            if not os.path.isfile(key_file):
+                raise ConfigError(f"JWT_PUBLIC_KEY_FILE does not exist: {key_file}")
+
+        jwt_secret = env.get("JWT_SECRET") or ""
+        if not jwt_secret:
+            jwt_secret = DEV_JWT_SECRET
+            if symmetric:
+                warnings_.append("JWT_SECRET not set: using the INSECURE development secret")
+
+        signing = env.get("EVENTS_SIGNING_SECRET") or ""
+        production_db = url.get_backend_name() != "sqlite"
+        if production_db and symmetric and jwt_secret == DEV_JWT_SECRET:
+            raise ConfigError("JWT_SECRET must be set when DATABASE_URL points at MySQL (refusing the dev secret)")
+        if not signing:
+            if production_db:
+                raise ConfigError("EVENTS_SIGNING_SECRET must be set when DATABASE_URL points at MySQL")
+            warnings_.append("EVENTS_SIGNING_SECRET not set: deriving it from JWT_SECRET (development only)")
+
+        cors_raw = env.get("CORS_ORIGINS")
+        cors = _list(cors_raw) if cors_raw is not None else (["*"] if not production_db else [])
+
+        return cls(
+            database_url=database_url,
+            redis_url=redis_url,
+            jwt_secret=jwt_secret,
+            jwt_public_key_file=key_file,
+            jwt_algorithms=algorithms,
+            jwt_issuer=env.get("JWT_ISSUER") or None,
+            jwt_audience=env.get("JWT_AUDIENCE") or None,
+            jwt_id_claim=env.get("JWT_ID_CLAIM") or "sub",
+            jwt_role_claim=env.get("JWT_ROLE_CLAIM") or "role",
+            jwt_leeway=_int(env, "JWT_LEEWAY", 30),
+            events_signing_secret=signing,
+            events_channel=env.get("EVENTS_CHANNEL") or "rt:events",
+            cors_origins=cors,
+            api_port=_port(env, "API_PORT", 5000),
+            gateway_port=_port(env, "GATEWAY_PORT", 8000),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, minimum=1024),
+            message_max_chars=_int(env, "MESSAGE_MAX_CHARS", 10_000, minimum=1),
+            debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
+            dev_warnings=warnings_,
+        )
+
+
+def load_or_exit(env: Mapping[str, str] | None = None) -> Config:
+    """Entry points call this: one clear line and exit status 2 on a bad value."""
+    try:
+        config = Config.from_env(env)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for line in config.dev_warnings:
+        print(f"WARNING: {line}", file=sys.stderr)
+    return config

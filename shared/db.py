@@ -1,0 +1,37 @@
+"""Database engine setup shared by both processes (no Flask, no aiohttp)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """Engine keyword arguments suited to the backend.
+
+    MySQL drops idle connections (wait_timeout), so check them before use and
+    recycle them well before the server would.
+    """
+    if make_url(database_url).get_backend_name() == "sqlite":
+        # Threads of the dev server share the file; wait instead of "database is locked".
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True, "pool_recycle": 1800, "pool_size": 10, "max_overflow": 20}
+
+
+def make_engine(database_url: str, **overrides: Any) -> Engine:
+    return create_engine(database_url, **{**engine_options(database_url), **overrides})
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # SQLite ignores foreign keys unless asked, and WAL lets the gateway read
+    # the event log while the API writes.
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

@@ -1,0 +1,44 @@
+"""The one place room names are built.
+
+Rooms are never taken from client input: the gateway joins sockets only to
+rooms computed here from a verified principal and the database.
+"""
+from __future__ import annotations
+
+from shared.auth import Principal
+
+ADMINS = "admins"
+# Broadcast audiences -> the room every member of that audience is in.
+AUDIENCE_ROOMS = {"all": "everyone", "mentors": "mentors", "students": "students"}
+
+
+def personal(principal: Principal) -> str:
+    return f"{principal.role}:{int(principal.id)}"
+
+
+def conversation(conversation_id: int) -> str:
+    return f"conversation:{int(conversation_id)}"
+
+
+def audience(name: str) -> str:
+    return AUDIENCE_ROOMS[name]
+
+
+def base_rooms(principal: Principal) -> list[str]:
+    """Rooms a principal is in by who they are, before any conversation."""
+    rooms = [personal(principal), AUDIENCE_ROOMS["all"]]
+    if principal.role == "admin":
+        rooms.append(ADMINS)
+    elif principal.role == "mentor":
+        rooms.append(AUDIENCE_ROOMS["mentors"])
+    elif principal.role == "student":
+        rooms.append(AUDIENCE_ROOMS["students"])
+    return rooms
+
+
+def conversation_id_of(room: str) -> int | None:
+    """The conversation id of a `conversation:<id>` room, else None."""
+    prefix, _, rest = room.partition(":")
+    if prefix == "conversation" and rest.isdigit():
+        return int(rest)
+    return None

@@ -1,0 +1,87 @@
+"""Configuration is validated at start, with one clear line per mistake."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shared.config import DEV_JWT_SECRET, Config, ConfigError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_defaults_are_the_embedded_development_setup():
+    config = Config.from_env({})
+    assert config.database_url.startswith("sqlite:///")
+    assert config.redis_url is None
+    assert config.jwt_secret == DEV_JWT_SECRET
+    assert (config.api_port, config.gateway_port) == (5000, 8000)
+    assert config.cors_origins == ["*"]
+    assert any("INSECURE" in line for line in config.dev_warnings)
+    assert any("SQLite" in line for line in config.dev_warnings)
+
+
+def test_production_values_are_read(tmp_path):
+    env = {
+        "DATABASE_URL": "mysql+pymysql://u:p@db/app?charset=utf8mb4",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "JWT_SECRET": "s" * 40,
+        "EVENTS_SIGNING_SECRET": "e" * 40,
+        "JWT_ISSUER": "https://site",
+        "JWT_AUDIENCE": "app",
+        "JWT_ID_CLAIM": "uid",
+        "JWT_ROLE_CLAIM": "kind",
+        "CORS_ORIGINS": "https://a.example, https://b.example",
+        "API_PORT": "5001",
+        "GATEWAY_PORT": "8001",
+    }
+    config = Config.from_env(env)
+    assert config.cors_origins == ["https://a.example", "https://b.example"]
+    assert (config.jwt_id_claim, config.jwt_role_claim, config.api_port) == ("uid", "kind", 5001)
+    assert config.dev_warnings == []
+
+
+@pytest.mark.parametrize(
+    "env,variable",
+    [
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgresql://x/y"}, "DATABASE_URL"),
+        ({"REDIS_URL": "http://localhost"}, "REDIS_URL"),
+        ({"JWT_ALGORITHMS": "HS256,XX999"}, "JWT_ALGORITHMS"),
+        ({"JWT_ALGORITHMS": "HS256,RS256", "JWT_PUBLIC_KEY_FILE": __file__}, "JWT_ALGORITHMS"),
+        ({"JWT_ALGORITHMS": "RS256"}, "JWT_PUBLIC_KEY_FILE"),
+        ({"JWT_ALGORITHMS": "RS256", "JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"}, "JWT_PUBLIC_KEY_FILE"),
+        ({"API_PORT": "http"}, "API_PORT"),
+        ({"GATEWAY_PORT": "70000"}, "GATEWAY_PORT"),
+        ({"DATABASE_URL": "mysql+pymysql://root@db/x"}, "JWT_SECRET"),
+        ({"DATABASE_URL": "mysql+pymysql://root@db/x", "JWT_SECRET": "s" * 40}, "EVENTS_SIGNING_SECRET"),
+    ],
+)
+def test_bad_values_name_the_variable(env, variable):
+    with pytest.raises(ConfigError, match=variable):
+        Config.from_env(env)
+
+
+def test_a_bad_value_stops_the_process_with_one_line():
+    env = {**os.environ, "API_PORT": "abc"}
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.tokens", "--role", "student", "--id", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: API_PORT must be an integer, got 'abc'"
+
+
+def test_tokens_cli_mints_a_token_the_api_accepts(client, config):
+    env = {**os.environ, "JWT_SECRET": config.jwt_secret}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.tokens", "--role", "student", "--id", "12"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.get_json() == {"role": "student", "id": 12}

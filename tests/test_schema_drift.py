@@ -1,0 +1,77 @@
+"""sql/ and the models describe the same schema, on a fresh MariaDB database."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, MetaData, String, inspect, text
+
+from shared.db import make_engine
+from shared.migrate import migrate, split_statements
+from shared.models import Base
+from tests.schema_compare import compare
+
+pytestmark = pytest.mark.mysql
+
+
+@pytest.fixture
+def fresh_engine(mysql_server):
+    engine = make_engine(mysql_server.create("mentorship_drift"))
+    yield engine
+    engine.dispose()
+
+
+def test_sql_migrations_match_the_models(fresh_engine):
+    applied = migrate(fresh_engine, log=lambda *_: None)
+    assert applied == ["001_initial.sql"]
+    assert compare(Base.metadata, fresh_engine) == []
+
+
+def test_the_comparison_catches_a_column_missing_from_sql(fresh_engine):
+    migrate(fresh_engine, log=lambda *_: None)
+    drifted = MetaData()
+    for table in Base.metadata.tables.values():
+        table.to_metadata(drifted)
+    drifted.tables["messages"].append_column(Column("mood", String(20)))
+    drifted.tables["events"].c.room.type = String(50)
+    problems = compare(drifted, fresh_engine)
+    assert any("messages.mood" in p for p in problems)
+    assert any("events.room" in p for p in problems)
+
+
+def test_migrate_twice_is_a_no_op(fresh_engine):
+    assert migrate(fresh_engine, log=lambda *_: None) == ["001_initial.sql"]
+    assert migrate(fresh_engine, log=lambda *_: None) == []
+    with fresh_engine.connect() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_migrations")).scalars().all()
+    assert versions == ["001_initial.sql"]
+
+
+def test_invariants_live_in_the_database(fresh_engine):
+    """Two active relationships for one student are refused by MariaDB itself."""
+    migrate(fresh_engine, log=lambda *_: None)
+    insert = text(
+        "INSERT INTO relationships (mentor_id, student_id, status, requested_by, created_at, updated_at)"
+        " VALUES (:m, 5, :s, 'student', NOW(6), NOW(6))"
+    )
+    with fresh_engine.begin() as conn:
+        conn.execute(insert, {"m": 1, "s": "active"})
+        conn.execute(insert, {"m": 2, "s": "ended"})
+        conn.execute(insert, {"m": 3, "s": "pending"})
+    for params in ({"m": 4, "s": "active"}, {"m": 3, "s": "pending"}):
+        with pytest.raises(Exception, match="Duplicate entry"):
+            with fresh_engine.begin() as conn:
+                conn.execute(insert, params)
+
+
+def test_split_statements_ignores_comments_and_blank_parts():
+    sql = "-- a comment; with a semicolon\nCREATE TABLE a (x INT);\n\nCREATE INDEX i ON a (x);\n"
+    assert split_statements(sql) == ["CREATE TABLE a (x INT)", "CREATE INDEX i ON a (x)"]
+
+
+def test_sqlite_gets_the_same_tables(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    migrate(engine)
+    migrate(engine)
+    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
+    engine.dispose()
+
+
