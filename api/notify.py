@@ -1,0 +1,53 @@
+"""In-app notifications: one row per recipient plus its live event.
+
+Written in the caller's transaction, so a notification exists exactly when
+the change that caused it committed.
+"""
+from __future__ import annotations
+
+from api.extensions import db
+from api.outbox import request_id
+from shared import rooms
+from shared.auth import Principal
+from shared.events import record_event
+from shared.models import Notification
+from shared.timeutil import isoformat_z
+
+
+def notification_dict(n: Notification) -> dict:
+    return {
+        "id": n.id,
+        "type": n.type,
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "data": n.data or {},
+        "created_at": isoformat_z(n.created_at),
+        "read_at": isoformat_z(n.read_at),
+    }
+
+
+def notify(
+    recipient: Principal,
+    type_: str,
+    title: str,
+    body: str | None = None,
+    link: str | None = None,
+    data: dict | None = None,
+) -> Notification:
+    """Create a notification for `recipient` and its `notification:created` event."""
+    row = Notification(
+        recipient_role=recipient.role,
+        recipient_id=recipient.id,
+        type=type_,
+        title=title[:200],
+        body=body,
+        link=link,
+        data=data,
+    )
+    db.session.add(row)
+    db.session.flush([row])
+    record_event(
+        db.session, rooms.personal(recipient), "notification:created", notification_dict(row), request_id=request_id()
+    )
+    return row
