@@ -7,9 +7,11 @@ from flask import Flask, g, request
 
 from api import docs, errors, health, me, outbox  # noqa: F401 - outbox registers its hooks
 from api.extensions import db
+from api.metrics import setup_metrics
 from shared.config import Config, load_or_exit
 from shared.db import engine_options
 from shared.events import make_publisher
+from shared.logs import set_request_id_provider
 
 BLUEPRINTS = [me.blp]
 
@@ -49,6 +51,8 @@ def create_app(config: Config | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         openapi.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    setup_metrics(app)
+    set_request_id_provider(outbox.request_id)
     errors.register_error_handlers(app)
     app.before_request(_assign_request_id)
     app.after_request(_echo_request_id)

@@ -35,8 +35,8 @@ def dumps(value: Any) -> str:
 
 
 def envelope(event: Event) -> dict:
-    """The wire form of one logged event."""
-    return {
+    """The wire form of one logged event (`request_id` only when known)."""
+    env = {
         "id": event.id,
         "type": event.type,
         "room": event.room,
@@ -44,6 +44,9 @@ def envelope(event: Event) -> dict:
         "ts": isoformat_z(event.created_at),
         "data": json.loads(event.data),
     }
+    if event.request_id:
+        env["request_id"] = event.request_id
+    return env
 
 
 def record_event(

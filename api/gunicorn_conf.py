@@ -1,0 +1,32 @@
+"""gunicorn settings for the Procfile: `gunicorn -c api/gunicorn_conf.py api.wsgi:app`.
+
+Workers and threads come from the environment; access log goes to stdout.
+Prometheus needs a shared directory to sum metrics over workers; it is
+emptied at start so counters from an earlier run do not leak in.
+"""
+import os
+import shutil
+
+# Must be set before prometheus_client is imported anywhere (it picks its value store at import).
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", f"/tmp/mentorship-api-metrics-{os.environ.get('API_PORT', '5000')}")
+
+from prometheus_client import multiprocess  # noqa: E402
+
+bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '5000')}"
+workers = int(os.environ.get("API_WORKERS", "2"))
+threads = int(os.environ.get("API_THREADS", "4"))
+worker_class = "gthread"
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+graceful_timeout = 20
+
+
+def on_starting(server):
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)
