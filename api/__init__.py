@@ -6,6 +6,7 @@ import uuid
 from flask import Flask, g, request
 
 from api import docs, errors, health, me, outbox  # noqa: F401 - outbox registers its hooks
+from api.cors import setup_cors
 from api.extensions import db
 from api.metrics import setup_metrics
 from shared.config import Config, load_or_exit
@@ -52,6 +53,7 @@ def create_app(config: Config | None = None) -> Flask:
         openapi.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     setup_metrics(app)
+    setup_cors(app, config)
     set_request_id_provider(outbox.request_id)
     errors.register_error_handlers(app)
     app.before_request(_assign_request_id)

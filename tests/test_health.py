@@ -1,4 +1,5 @@
 """Probes, the OpenAPI document, and the app factory itself."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,3 +50,18 @@ def test_factory_builds_independent_apps(config):
     assert first is not second
     assert second.config["MAX_CONTENT_LENGTH"] == 4096
     assert first.extensions["app_config"].max_body_bytes == config.max_body_bytes
+
+
+def test_cors_allows_configured_origins(config):
+    client = create_app(config.replace(cors_origins=["http://demo.example"])).test_client()
+    response = client.options(
+        "/api/v1/me",
+        headers={
+            "Origin": "http://demo.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "Authorization",
+        },
+    )
+    assert response.headers["Access-Control-Allow-Origin"] == "http://demo.example"
+    other = client.get("/api/v1/me", headers={"Origin": "http://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
