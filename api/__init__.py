@@ -5,7 +5,19 @@ import uuid
 
 from flask import Flask, g, request
 
-from api import docs, errors, health, me, outbox  # noqa: F401 - outbox registers its hooks
+from api import (  # noqa: F401 - outbox registers its hooks
+    blocks,
+    broadcasts,
+    conversations,
+    docs,
+    errors,
+    health,
+    me,
+    messages,
+    notifications,
+    outbox,
+    unread,
+)
 from api.cors import setup_cors
 from api.extensions import db
 from api.metrics import setup_metrics
@@ -15,6 +27,8 @@ from shared.events import make_publisher
 from shared.logs import set_request_id_provider
 
 BLUEPRINTS = [me.blp]
+# messaging
+BLUEPRINTS += [conversations.blp, messages.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp]
 
 
 def _flask_settings(config: Config) -> dict:

@@ -1,13 +1,26 @@
-"""Creating conversations, shared by the messaging and mentorship blueprints."""
+"""Creating conversations and managing members, shared by the messaging and
+mentorship blueprints."""
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from api.extensions import db
+from api.messaging import (
+    blocked_between,
+    lock_conversation,
+    participant_row,
+    personal_event,
+    room_event,
+    visible_conversation,
+)
 from api.outbox import request_id
 from shared import rooms
 from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events import record_event
 from shared.models import Conversation, Participant, Relationship
-from shared.timeutil import isoformat_z
+from shared.timeutil import isoformat_z, utcnow
 
 
 def conversation_summary(conversation: Conversation, members: list[Principal]) -> dict:
@@ -50,3 +63,131 @@ def open_mentorship_conversation(relationship: Relationship) -> Conversation:
     add_participants(conversation, members)
     announce_conversation(conversation, members)
     return conversation
+
+
+def direct_key(a: Principal, b: Principal) -> str:
+    return "|".join(sorted((str(a), str(b))))
+
+
+def may_open_direct(a: Principal, b: Principal) -> bool:
+    """Admins with anyone; a mentor and a student who share a pending or
+    active relationship. Nobody else."""
+    if a.is_admin or b.is_admin:
+        return True
+    pair = {a.role: a.id, b.role: b.id}
+    if set(pair) != {"mentor", "student"}:
+        return False
+    found = db.session.execute(
+        select(Relationship.id).where(
+            Relationship.mentor_id == pair["mentor"],
+            Relationship.student_id == pair["student"],
+            Relationship.status.in_(("pending", "active")),
+        ).limit(1)
+    ).first()
+    return found is not None
+
+
+def _unique(people: list[dict]) -> list[Principal]:
+    return list(dict.fromkeys(Principal(p["role"], p["id"]) for p in people))
+
+
+def _others(creator: Principal, people: list[dict]) -> list[Principal]:
+    return [p for p in _unique(people) if p != creator]
+
+
+def open_direct(creator: Principal, people: list[dict]) -> tuple[Conversation, bool]:
+    """The pair's direct conversation: (conversation, created?)."""
+    others = _others(creator, people)
+    if len(others) != 1:
+        raise Invalid("a direct conversation has exactly one other participant", code="direct_needs_one_other")
+    other = others[0]
+    if not may_open_direct(creator, other):
+        raise Forbidden("you may not open a direct conversation with this person", code="direct_not_allowed")
+    if blocked_between(creator, other):
+        raise Forbidden("one of you has blocked the other", code="blocked")
+    key = direct_key(creator, other)
+    existing = db.session.execute(select(Conversation).where(Conversation.direct_key == key)).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    try:
+        conversation = Conversation(type="direct", direct_key=key)
+        db.session.add(conversation)
+        db.session.flush([conversation])
+    except IntegrityError:
+        # Both of the pair opened it at once: the other request won.
+        db.session.rollback()
+        return db.session.execute(select(Conversation).where(Conversation.direct_key == key)).scalar_one(), False
+    members = [creator, other]
+    add_participants(conversation, members)
+    announce_conversation(conversation, members)
+    return conversation, True
+
+
+def open_group(creator: Principal, title: str | None, people: list[dict]) -> Conversation:
+    if creator.role not in ("admin", "mentor"):
+        raise Forbidden("only admins and mentors create group conversations", code="role_not_allowed")
+    if not title or not title.strip():
+        raise Invalid("a group conversation needs a title", code="title_required", details={"title": ["required"]})
+    conversation = Conversation(type="group", title=title, owner_role=creator.role, owner_id=creator.id)
+    db.session.add(conversation)
+    db.session.flush([conversation])
+    members = [creator, *_others(creator, people)]
+    add_participants(conversation, members)
+    announce_conversation(conversation, members)
+    return conversation
+
+
+def _manageable_group(conversation_id: int, actor: Principal) -> Conversation:
+    if actor.is_admin:
+        conversation = db.session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound("conversation not found", code="conversation_not_found")
+    else:
+        conversation, _ = visible_conversation(conversation_id, actor)
+    if conversation.type != "group":
+        raise Conflict("only group conversations have managed membership", code="not_a_group")
+    return conversation
+
+
+def _is_owner(conversation: Conversation, actor: Principal) -> bool:
+    return actor.is_admin or (conversation.owner_role, conversation.owner_id) == (actor.role, actor.id)
+
+
+def _membership_event(conversation: Conversation, principal: Principal, type_: str) -> None:
+    data = {"conversation_id": conversation.id, "principal": principal.as_dict()}
+    room_event(conversation, type_, data)
+    personal_event(principal, type_, data)
+
+
+def add_members(conversation_id: int, actor: Principal, people: list[dict]) -> Conversation:
+    """Add (or bring back) members of a group; owner or admin only."""
+    conversation = _manageable_group(conversation_id, actor)
+    if not _is_owner(conversation, actor):
+        raise Forbidden("only the group owner or an admin manages members", code="not_owner")
+    conversation = lock_conversation(conversation.id)
+    for principal in _unique(people):
+        row = participant_row(conversation.id, principal)
+        if row is not None and row.left_at is None:
+            continue
+        if row is None:
+            add_participants(conversation, [principal])
+        else:
+            # Back in: a rejoined member reads the whole history again.
+            row.left_at, row.left_message_id = None, None
+        _membership_event(conversation, principal, "participant:added")
+    return conversation
+
+
+def remove_member(conversation_id: int, actor: Principal, principal: Principal) -> Conversation:
+    """Owner or admin removes a member; anyone may remove themselves (leave)."""
+    conversation = _manageable_group(conversation_id, actor)
+    if principal != actor and not _is_owner(conversation, actor):
+        raise Forbidden("only the group owner or an admin manages members", code="not_owner")
+    row = participant_row(conversation.id, principal)
+    if row is None or row.left_at is not None:
+        raise NotFound("no such participant", code="participant_not_found")
+    conversation = lock_conversation(conversation.id)
+    row.left_at, row.left_message_id = utcnow(), conversation.last_message_id
+    _membership_event(conversation, principal, "participant:removed")
+    return conversation
+

@@ -68,6 +68,12 @@ class Config:
     gateway_port: int = 8000
     max_body_bytes: int = 1_000_000
     message_max_chars: int = 10_000
+    # Messaging: edit window, send rate limit (0 = off), shortest search query.
+    message_edit_window_seconds: int = 900
+    send_rate_limit: int = 100
+    send_rate_window_seconds: int = 60
+    rate_limit_prefix: str = "rl:"
+    search_min_chars: int = 3
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -173,6 +179,11 @@ class Config:
             gateway_port=_port(env, "GATEWAY_PORT", 8000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, minimum=1024),
             message_max_chars=_int(env, "MESSAGE_MAX_CHARS", 10_000, minimum=1),
+            message_edit_window_seconds=_int(env, "MESSAGE_EDIT_WINDOW_SECONDS", 900),
+            send_rate_limit=_int(env, "SEND_RATE_LIMIT", 100),
+            send_rate_window_seconds=_int(env, "SEND_RATE_WINDOW_SECONDS", 60, minimum=1),
+            rate_limit_prefix=env.get("RATE_LIMIT_PREFIX") or "rl:",
+            search_min_chars=_int(env, "SEARCH_MIN_CHARS", 3, minimum=1),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
             dev_warnings=warnings_,
         )

@@ -1,0 +1,97 @@
+"""Admin broadcasts: who the audience is, and the broadcast itself.
+
+The system owns no user accounts, so "everyone" means every principal that
+appears in any table (as mentor, student, sender, recipient, actor...).
+"""
+from __future__ import annotations
+
+from sqlalchemy import literal, select, union
+
+from api.conversation_ops import add_participants
+from api.extensions import db
+from api.messaging import message_dict, room_event
+from api.notify import notify
+from api.outbox import request_id
+from shared import rooms
+from shared.auth import Principal
+from shared.events import record_event
+from shared.models import (
+    Activity,
+    Block,
+    Conversation,
+    Goal,
+    MentorProfile,
+    Message,
+    Notification,
+    Participant,
+    Relationship,
+    StudentNeeds,
+)
+from shared.timeutil import isoformat_z
+
+AUDIENCE_ROLES = {"all": ("mentor", "student", "admin"), "mentors": ("mentor",), "students": ("student",)}
+
+
+def _principal_columns():
+    """(role, id) column pairs of every table that names a person."""
+    return [
+        (literal("mentor"), MentorProfile.mentor_id),
+        (literal("student"), StudentNeeds.student_id),
+        (literal("mentor"), Relationship.mentor_id),
+        (literal("student"), Relationship.student_id),
+        (Relationship.ended_by_role, Relationship.ended_by_id),
+        (Participant.role, Participant.principal_id),
+        (Message.sender_role, Message.sender_id),
+        (Notification.recipient_role, Notification.recipient_id),
+        (Block.blocker_role, Block.blocker_id),
+        (Block.blocked_role, Block.blocked_id),
+        (Goal.created_by_role, Goal.created_by_id),
+        (Activity.actor_role, Activity.actor_id),
+        (Conversation.owner_role, Conversation.owner_id),
+    ]
+
+
+def known_principals(roles: tuple[str, ...]) -> list[Principal]:
+    selects = [
+        select(role.label("role"), pid.label("pid")).where(role.in_(roles), pid.is_not(None))
+        for role, pid in _principal_columns()
+    ]
+    rows = db.session.execute(union(*selects)).all()
+    return sorted(Principal(role, pid) for role, pid in rows)
+
+
+def broadcast(sender: Principal, audience: str, title: str, body: str) -> tuple[Conversation, Message, int]:
+    """A broadcast conversation with one message, a notification per recipient
+    and one `broadcast:created` event in the audience's room."""
+    recipients = [p for p in known_principals(AUDIENCE_ROLES[audience]) if p != sender]
+    conversation = Conversation(type="broadcast", title=title, owner_role=sender.role, owner_id=sender.id)
+    db.session.add(conversation)
+    db.session.flush([conversation])
+    add_participants(conversation, [sender])
+    message = Message(conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
+                      reply_count=0)
+    db.session.add(message)
+    db.session.flush([message])
+    conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
+    room_event(conversation, "message:created", message_dict(message))
+    data = {"conversation_id": conversation.id, "message_id": message.id, "audience": audience}
+    for recipient in recipients:
+        notify(recipient, "broadcast", title, body, data=data)
+    event_data = broadcast_dict(conversation, message, audience)
+    record_event(db.session, rooms.audience(audience), "broadcast:created", event_data, request_id=request_id())
+    return conversation, message, len(recipients)
+
+
+def broadcast_dict(conversation: Conversation, message: Message, audience: str, recipients: int | None = None) -> dict:
+    out = {
+        "conversation_id": conversation.id,
+        "message_id": message.id,
+        "audience": audience,
+        "title": conversation.title,
+        "body": message.body,
+        "sender": {"role": message.sender_role, "id": message.sender_id},
+        "created_at": isoformat_z(message.created_at),
+    }
+    if recipients is not None:
+        out["recipients"] = recipients
+    return out

@@ -1,0 +1,142 @@
+"""Reading conversations: the caller's list and one conversation in detail.
+
+A page costs four queries whatever its size (conversations with the caller's
+membership, their participants, their last messages, the caller's unread
+counts), never one per conversation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import and_, func, or_, select
+
+from api.extensions import db
+from api.messaging import message_dict, visible_conversation
+from shared.auth import Principal
+from shared.models import Conversation, Message, Participant
+from shared.timeutil import isoformat_z
+
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    micros = (conversation.last_activity_at - EPOCH) // dt.timedelta(microseconds=1)
+    return f"{micros}_{conversation.id}"
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    micros, _, conversation_id = cursor.partition("_")
+    # The schema's regexp bounds both numbers; clamp the time to what datetime holds.
+    micros = min(int(micros), (dt.datetime(9999, 1, 1) - EPOCH) // dt.timedelta(microseconds=1))
+    return EPOCH + dt.timedelta(microseconds=micros), min(int(conversation_id), 2**63 - 1)
+
+
+def visible_last_id(conversation: Conversation, me: Participant) -> int | None:
+    if me.left_at is not None:
+        return me.left_message_id
+    return conversation.last_message_id
+
+
+def unread_counts(principal: Principal, conversation_ids: list[int] | None = None) -> dict[int, int]:
+    """Messages after the caller's marker, not theirs, not deleted, that they can see."""
+    query = (
+        select(Message.conversation_id, func.count())
+        .join(
+            Participant,
+            and_(
+                Participant.conversation_id == Message.conversation_id,
+                Participant.role == principal.role,
+                Participant.principal_id == principal.id,
+            ),
+        )
+        .where(
+            Message.id > func.coalesce(Participant.last_read_message_id, 0),
+            Message.deleted_at.is_(None),
+            or_(Message.sender_role != principal.role, Message.sender_id != principal.id),
+            or_(Participant.left_at.is_(None), Message.id <= Participant.left_message_id),
+        )
+        .group_by(Message.conversation_id)
+    )
+    if conversation_ids is not None:
+        query = query.where(Message.conversation_id.in_(conversation_ids))
+    return {cid: count for cid, count in db.session.execute(query)}
+
+
+def participant_dict(p: Participant) -> dict:
+    return {
+        "role": p.role,
+        "id": p.principal_id,
+        "joined_at": isoformat_z(p.joined_at),
+        "left_at": isoformat_z(p.left_at),
+        "last_read_message_id": p.last_read_message_id,
+        "last_read_at": isoformat_z(p.last_read_at),
+    }
+
+
+def conversation_dict(c: Conversation, members: list[Participant], last: Message | None, unread: int) -> dict:
+    return {
+        "id": c.id,
+        "type": c.type,
+        "title": c.title,
+        "owner": {"role": c.owner_role, "id": c.owner_id} if c.owner_role else None,
+        "relationship_id": c.relationship_id,
+        "created_at": isoformat_z(c.created_at),
+        "last_activity_at": isoformat_z(c.last_activity_at),
+        "last_seq": c.last_seq,
+        "participants": [participant_dict(p) for p in members],
+        "last_message": message_dict(last) if last is not None else None,
+        "unread": unread,
+    }
+
+
+def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principal) -> list[dict]:
+    """Dicts for many conversations in three queries."""
+    ids = [c.id for c, _ in pairs]
+    members = defaultdict(list)
+    for p in db.session.execute(
+        select(Participant).where(Participant.conversation_id.in_(ids)).order_by(Participant.id)
+    ).scalars():
+        members[p.conversation_id].append(p)
+    last_ids = [i for i in (visible_last_id(c, me) for c, me in pairs) if i is not None]
+    last = {m.id: m for m in db.session.execute(select(Message).where(Message.id.in_(last_ids))).scalars()}
+    unread = unread_counts(principal, ids)
+    return [
+        conversation_dict(c, members[c.id], last.get(visible_last_id(c, me)), unread.get(c.id, 0))
+        for c, me in pairs
+    ]
+
+
+def list_conversations(principal: Principal, limit: int, before: str | None) -> dict:
+    query = (
+        select(Conversation, Participant)
+        .join(Participant, Participant.conversation_id == Conversation.id)
+        .where(Participant.role == principal.role, Participant.principal_id == principal.id)
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(limit + 1)
+    )
+    if before:
+        at, cid = decode_cursor(before)
+        query = query.where(
+            or_(
+                Conversation.last_activity_at < at,
+                and_(Conversation.last_activity_at == at, Conversation.id < cid),
+            )
+        )
+    pairs = [tuple(row) for row in db.session.execute(query)]
+    more = len(pairs) > limit
+    pairs = pairs[:limit]
+    items = _describe(pairs, principal) if pairs else []
+    return {"conversations": items, "next_before": encode_cursor(pairs[-1][0]) if more else None}
+
+
+def describe_one(conversation_id: int, principal: Principal) -> dict:
+    conversation, me = visible_conversation(conversation_id, principal)
+    return _describe([(conversation, me)], principal)[0]
+
+
+def members_of(conversation_id: int) -> dict:
+    rows = db.session.execute(
+        select(Participant).where(Participant.conversation_id == conversation_id).order_by(Participant.id)
+    ).scalars()
+    return {"conversation_id": conversation_id, "participants": [participant_dict(p) for p in rows]}

@@ -1,0 +1,204 @@
+"""Sending, listing, editing and deleting messages; read markers.
+
+Every change that emits a `conversation:<id>` event first row-locks the
+conversation (`lock_conversation`), so writers in one conversation queue up:
+message ids, `last_message_id` and the room's `seq` all advance in one order.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api.auth import app_config
+from api.extensions import db
+from api.messaging import (
+    blocked_between,
+    direct_peer,
+    lock_conversation,
+    message_dict,
+    require_active,
+    room_event,
+    sender_of,
+    visible_conversation,
+    visible_message,
+)
+from api.notify import notify
+from api.ratelimit import check_send_rate
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, Invalid
+from shared.models import Message, Participant
+from shared.timeutil import isoformat_z, utcnow
+
+# Whitespace around a body does not count towards the limit, up to this much.
+WHITESPACE_ALLOWANCE = 1000
+
+
+def check_body(body: str) -> None:
+    limit = app_config().message_max_chars
+    trimmed = body.strip()
+    if not trimmed:
+        raise Invalid("the message is empty", code="body_empty", details={"body": ["must not be blank"]})
+    if len(trimmed) > limit or len(body) > limit + WHITESPACE_ALLOWANCE:
+        raise Invalid(
+            f"the message is longer than {limit} characters", code="body_too_long",
+            details={"body": [f"at most {limit} characters"]},
+        )
+
+
+def _by_client_id(sender: Principal, client_msg_id: str) -> Message | None:
+    return db.session.execute(
+        select(Message).where(
+            Message.sender_role == sender.role, Message.sender_id == sender.id, Message.client_msg_id == client_msg_id
+        )
+    ).scalar_one_or_none()
+
+
+def _original(message: Message, conversation_id: int) -> Message:
+    if message.conversation_id != conversation_id:
+        raise Conflict("this client_msg_id was used for another conversation", code="client_msg_id_reused")
+    return message
+
+
+def _check_block(conversation, sender: Principal) -> None:
+    if conversation.type != "direct":
+        return
+    peer = direct_peer(conversation, sender)
+    if peer is not None and blocked_between(sender, peer):
+        raise Forbidden("you cannot write in this conversation: one of you blocked the other", code="blocked")
+
+
+def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, bool]:
+    """Post a message: (message, created?). A retried client_msg_id returns the original."""
+    conversation, me = visible_conversation(conversation_id, sender)
+    require_active(me)
+    client_msg_id = args.get("client_msg_id")
+    if client_msg_id and (found := _by_client_id(sender, client_msg_id)) is not None:
+        return _original(found, conversation.id), False
+    check_body(args["body"])
+    _check_block(conversation, sender)
+    check_send_rate(sender)
+    conversation = lock_conversation(conversation.id)
+    parent = _parent(conversation.id, args.get("parent_id"))
+    message = Message(
+        conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=args["body"],
+        parent_id=parent.id if parent else None, client_msg_id=client_msg_id, reply_count=0,
+    )
+    try:
+        db.session.add(message)
+        db.session.flush([message])
+    except IntegrityError:
+        # The same client_msg_id raced in from a retry: answer with the winner.
+        db.session.rollback()
+        return _original(_by_client_id(sender, client_msg_id), conversation_id), False
+    if parent is not None:
+        parent.reply_count += 1
+    conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
+    _advance_marker(me, message.id)
+    room_event(conversation, "message:created", message_dict(message))
+    if conversation.type == "direct":
+        _notify_peer(conversation, sender, message)
+    return message, True
+
+
+def _parent(conversation_id: int, parent_id: int | None) -> Message | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Message, parent_id)
+    if parent is None or parent.conversation_id != conversation_id:
+        raise Invalid("parent_id is not a message of this conversation", code="parent_not_found",
+                      details={"parent_id": ["not a message of this conversation"]})
+    return parent
+
+
+def _advance_marker(me: Participant, message_id: int) -> bool:
+    if me.last_read_message_id is not None and me.last_read_message_id >= message_id:
+        return False
+    me.last_read_message_id, me.last_read_at = message_id, utcnow()
+    return True
+
+
+def _notify_peer(conversation, sender: Principal, message: Message) -> None:
+    peer = direct_peer(conversation, sender)
+    if peer is None:
+        return
+    # No body in the notification: it would outlive a later delete or edit.
+    notify(
+        peer, "message", f"New message from {sender.role} {sender.id}", link=f"/conversations/{conversation.id}",
+        data={"conversation_id": conversation.id, "message_id": message.id, "sender": sender.as_dict()},
+    )
+
+
+def list_messages(conversation_id: int, principal: Principal, args: dict) -> dict:
+    """An id-cursor page, newest first; `after` alone pages forward (oldest first)."""
+    _, me = visible_conversation(conversation_id, principal)
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if me.left_at is not None:
+        query = query.where(Message.id <= (me.left_message_id or 0))
+    if args.get("before") is not None:
+        query = query.where(Message.id < args["before"])
+    if args.get("after") is not None:
+        query = query.where(Message.id > args["after"])
+    forward = args.get("after") is not None and args.get("before") is None
+    query = query.order_by(Message.id.asc() if forward else Message.id.desc()).limit(args["limit"] + 1)
+    rows = list(db.session.execute(query).scalars())
+    has_more = len(rows) > args["limit"]
+    rows = rows[: args["limit"]]
+    return {"messages": [message_dict(m) for m in rows], "has_more": has_more, "order": "asc" if forward else "desc"}
+
+
+def edit(message_id: int, editor: Principal, body: str) -> Message:
+    message, me = visible_message(message_id, editor)
+    if sender_of(message) != editor:
+        raise Forbidden("only the sender edits a message", code="not_sender")
+    if me is None or me.left_at is not None:
+        raise Forbidden("you are no longer a participant of this conversation", code="not_a_participant")
+    if message.deleted_at is not None:
+        raise Conflict("the message was deleted", code="message_deleted")
+    window = app_config().message_edit_window_seconds
+    if utcnow() - message.created_at > dt.timedelta(seconds=window):
+        raise Forbidden(f"messages can be edited for {window} seconds after sending", code="edit_window_passed")
+    check_body(body)
+    conversation = lock_conversation(message.conversation_id)
+    message.body, message.edited_at = body, utcnow()
+    room_event(conversation, "message:updated", message_dict(message))
+    return message
+
+
+def delete(message_id: int, actor: Principal) -> Message:
+    message, _ = visible_message(message_id, actor)
+    if sender_of(message) != actor and not actor.is_admin:
+        raise Forbidden("only the sender or an admin deletes a message", code="not_sender")
+    if message.deleted_at is not None:
+        return message
+    conversation = lock_conversation(message.conversation_id)
+    message.deleted_at = utcnow()
+    room_event(conversation, "message:deleted", message_dict(message))
+    return message
+
+
+def mark_read(conversation_id: int, reader: Principal, message_id: int) -> dict:
+    """Move the reader's marker forward to `message_id` (never back)."""
+    conversation, me = visible_conversation(conversation_id, reader)
+    message = db.session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation.id or (
+        me.left_at is not None and message_id > (me.left_message_id or 0)
+    ):
+        raise Invalid("message_id is not a message of this conversation", code="message_not_in_conversation",
+                      details={"message_id": ["not a message of this conversation"]})
+    if me.last_read_message_id is None or message_id > me.last_read_message_id:
+        conversation = lock_conversation(conversation.id)
+        db.session.refresh(me, with_for_update=True)
+        if _advance_marker(me, message_id):
+            room_event(conversation, "conversation:read", marker_dict(conversation.id, reader, me))
+    return marker_dict(conversation.id, reader, me)
+
+
+def marker_dict(conversation_id: int, reader: Principal, me: Participant) -> dict:
+    return {
+        "conversation_id": conversation_id,
+        "principal": reader.as_dict(),
+        "last_read_message_id": me.last_read_message_id,
+        "last_read_at": isoformat_z(me.last_read_at),
+    }

@@ -1,0 +1,64 @@
+"""Messages: list by id cursor, send (idempotent), edit, soft delete, search."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from api import message_ops, search
+from api.auth import authenticated, current_principal
+from api.extensions import db
+from api.messaging import message_dict
+from api.messaging_schemas import MessageCreate, MessageEdit, MessageListQuery, SearchQuery
+
+blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Messages")
+CONVERSATION_MESSAGES = "/conversations/<int(max=9223372036854775807):conversation_id>/messages"
+MESSAGE = "/messages/<int(max=9223372036854775807):message_id>"
+
+
+@blp.route(CONVERSATION_MESSAGES)
+@blp.arguments(MessageListQuery, location="query")
+@blp.response(200)
+@authenticated
+def list_messages(args, conversation_id):
+    """A page of messages by id cursor (`before`/`after`, `limit` <= 100), newest first."""
+    return message_ops.list_messages(conversation_id, current_principal(), args)
+
+
+@blp.route(CONVERSATION_MESSAGES, methods=["POST"])
+@blp.arguments(MessageCreate)
+@blp.response(201)
+@authenticated
+def send_message(args, conversation_id):
+    """Send a message; a retried `client_msg_id` returns the original with 200."""
+    message, created = message_ops.send(conversation_id, current_principal(), args)
+    db.session.commit()
+    return message_dict(message), 201 if created else 200
+
+
+@blp.route(MESSAGE, methods=["PATCH"])
+@blp.arguments(MessageEdit)
+@blp.response(200)
+@authenticated
+def edit_message(args, message_id):
+    """Edit one's own message within the edit window."""
+    message = message_ops.edit(message_id, current_principal(), args["body"])
+    db.session.commit()
+    return message_dict(message)
+
+
+@blp.route(MESSAGE, methods=["DELETE"])
+@blp.response(200)
+@authenticated
+def delete_message(message_id):
+    """Soft-delete a message (sender or admin); its body is gone from then on."""
+    message = message_ops.delete(message_id, current_principal())
+    db.session.commit()
+    return message_dict(message)
+
+
+@blp.route("/messages/search")
+@blp.arguments(SearchQuery, location="query")
+@blp.response(200)
+@authenticated
+def search_messages(args):
+    """Messages matching `q` in the caller's conversations, newest first."""
+    return search.search(current_principal(), args["q"], args["limit"], args.get("before"))

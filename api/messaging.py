@@ -1,0 +1,138 @@
+"""Messaging rules that span conversations, participants, messages and blocks.
+
+Visibility in one sentence: a principal sees a conversation while they have a
+participant row in it; a former participant (`left_at` set) keeps read access
+to the messages up to `left_message_id` and can no longer write.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, or_, select
+
+from api.extensions import db
+from api.outbox import request_id
+from shared import rooms
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound
+from shared.events import record_event
+from shared.models import Block, Conversation, Message, Participant
+from shared.timeutil import isoformat_z
+
+MEMBER_ROLES = ("mentor", "student", "admin")
+MAX_ID = 2**63 - 1
+MAX_PRINCIPAL_ID = 2**31 - 1
+
+
+def member_of(row) -> Principal:
+    return Principal(row.role, row.principal_id)
+
+
+def sender_of(message: Message) -> Principal:
+    return Principal(message.sender_role, message.sender_id)
+
+
+def participant_row(conversation_id: int, principal: Principal) -> Participant | None:
+    return db.session.execute(
+        select(Participant).where(
+            Participant.conversation_id == conversation_id,
+            Participant.role == principal.role,
+            Participant.principal_id == principal.id,
+        )
+    ).scalar_one_or_none()
+
+
+def visible_conversation(conversation_id: int, principal: Principal) -> tuple[Conversation, Participant]:
+    """The conversation and the caller's membership; 404 for everyone else."""
+    conversation = db.session.get(Conversation, conversation_id) if conversation_id <= MAX_ID else None
+    me = participant_row(conversation.id, principal) if conversation else None
+    if me is None:
+        raise NotFound("conversation not found", code="conversation_not_found")
+    return conversation, me
+
+
+def require_active(me: Participant) -> None:
+    if me.left_at is not None:
+        raise Forbidden("you are no longer a participant of this conversation", code="not_a_participant")
+
+
+def can_see(me: Participant | None, message_id: int) -> bool:
+    if me is None:
+        return False
+    return me.left_at is None or (me.left_message_id is not None and message_id <= me.left_message_id)
+
+
+def visible_message_clause(role: str, principal_id: int):
+    """SQL condition joined on `Participant`: the caller may read `Message`."""
+    return and_(
+        Participant.conversation_id == Message.conversation_id,
+        Participant.role == role,
+        Participant.principal_id == principal_id,
+        or_(Participant.left_at.is_(None), Message.id <= Participant.left_message_id),
+    )
+
+
+def visible_message(message_id: int, principal: Principal) -> tuple[Message, Participant | None]:
+    """A message the caller can read (admins: any message, for moderation)."""
+    message = db.session.get(Message, message_id) if message_id <= MAX_ID else None
+    me = participant_row(message.conversation_id, principal) if message else None
+    if message is None or not (can_see(me, message.id) or principal.is_admin):
+        raise NotFound("message not found", code="message_not_found")
+    return message, me
+
+
+def lock_conversation(conversation_id: int) -> Conversation:
+    """Row-lock the conversation: serialises writers so `last_seq` (and the
+    message order) advance by exactly one per event."""
+    return db.session.execute(
+        select(Conversation).where(Conversation.id == conversation_id).with_for_update().execution_options(
+            populate_existing=True
+        )
+    ).scalar_one()
+
+
+def room_event(conversation: Conversation, type_: str, data: dict) -> dict:
+    """An event in `conversation:<id>` with the next seq; the row must be locked."""
+    conversation.last_seq = (conversation.last_seq or 0) + 1
+    return record_event(
+        db.session, rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq,
+        request_id=request_id(),
+    )
+
+
+def personal_event(principal: Principal, type_: str, data: dict) -> dict:
+    return record_event(db.session, rooms.personal(principal), type_, data, request_id=request_id())
+
+
+def message_dict(m: Message) -> dict:
+    deleted = m.deleted_at is not None
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "sender": sender_of(m).as_dict(),
+        "body": None if deleted else m.body,
+        "parent_id": m.parent_id,
+        "reply_count": m.reply_count,
+        "client_msg_id": m.client_msg_id,
+        "created_at": isoformat_z(m.created_at),
+        "edited_at": isoformat_z(m.edited_at),
+        "deleted_at": isoformat_z(m.deleted_at),
+    }
+
+
+def blocked_between(a: Principal, b: Principal) -> bool:
+    """True when either has blocked the other."""
+    pair = or_(
+        and_(Block.blocker_role == a.role, Block.blocker_id == a.id, Block.blocked_role == b.role,
+             Block.blocked_id == b.id),
+        and_(Block.blocker_role == b.role, Block.blocker_id == b.id, Block.blocked_role == a.role,
+             Block.blocked_id == a.id),
+    )
+    return db.session.execute(select(Block.id).where(pair).limit(1)).first() is not None
+
+
+def direct_peer(conversation: Conversation, principal: Principal) -> Principal | None:
+    """The other member of a direct conversation."""
+    rows = db.session.execute(
+        select(Participant).where(Participant.conversation_id == conversation.id)
+    ).scalars()
+    others = [member_of(r) for r in rows if member_of(r) != principal]
+    return others[0] if others else None

@@ -1,0 +1,23 @@
+"""Unread counts across the caller's conversations and notifications."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from api.auth import authenticated, current_principal
+from api.conversation_list import unread_counts
+from api.notifications import unread_notifications
+
+blp = Blueprint("unread", __name__, url_prefix="/api/v1", description="Unread counts")
+
+
+@blp.route("/unread")
+@blp.response(200)
+@authenticated
+def get_unread():
+    """Unread messages per conversation (non-zero only), their total, and unread notifications."""
+    counts = unread_counts(current_principal())
+    return {
+        "total": sum(counts.values()),
+        "conversations": [{"id": cid, "unread": n} for cid, n in sorted(counts.items()) if n],
+        "notifications": unread_notifications(current_principal()),
+    }
