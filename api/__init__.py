@@ -6,16 +6,21 @@ import uuid
 from flask import Flask, g, request
 
 from api import (  # noqa: F401 - outbox registers its hooks
+    activities,
     blocks,
     broadcasts,
     conversations,
     docs,
     errors,
+    goals,
     health,
+    matching,
     me,
     messages,
     notifications,
     outbox,
+    profiles,
+    relationships,
     unread,
 )
 from api.cors import setup_cors
@@ -26,7 +31,7 @@ from shared.db import engine_options
 from shared.events import make_publisher
 from shared.logs import set_request_id_provider
 
-BLUEPRINTS = [me.blp]
+BLUEPRINTS = [me.blp, profiles.blp, matching.blp, relationships.blp, goals.blp, activities.blp]
 # messaging
 BLUEPRINTS += [conversations.blp, messages.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp]
 

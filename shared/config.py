@@ -68,6 +68,8 @@ class Config:
     gateway_port: int = 8000
     max_body_bytes: int = 1_000_000
     message_max_chars: int = 10_000
+    # Mentorship: a mentor's capacity when their profile leaves max_mentees empty.
+    default_max_mentees: int = 5
     # Messaging: edit window, send rate limit (0 = off), shortest search query.
     message_edit_window_seconds: int = 900
     send_rate_limit: int = 100
@@ -179,6 +181,7 @@ class Config:
             gateway_port=_port(env, "GATEWAY_PORT", 8000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, minimum=1024),
             message_max_chars=_int(env, "MESSAGE_MAX_CHARS", 10_000, minimum=1),
+            default_max_mentees=_int(env, "DEFAULT_MAX_MENTEES", 5),
             message_edit_window_seconds=_int(env, "MESSAGE_EDIT_WINDOW_SECONDS", 900),
             send_rate_limit=_int(env, "SEND_RATE_LIMIT", 100),
             send_rate_window_seconds=_int(env, "SEND_RATE_WINDOW_SECONDS", 60, minimum=1),

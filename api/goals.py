@@ -1,0 +1,151 @@
+"""Goals of a relationship: members of an active one change them, admins read."""
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from api.auth import authenticated, current_principal
+from api.extensions import db
+from api.mentorship import announce, goal_dict, log_activity, visible_relationship, writable_relationship
+from api.relationships import PrincipalOut
+from shared.errors import NotFound
+from shared.models import Goal
+from shared.timeutil import utcnow
+
+blp = Blueprint("goals", __name__, url_prefix="/api/v1", description="Goals of a mentorship")
+
+GOAL_STATUSES = ("not_started", "in_progress", "completed", "abandoned")
+PRIORITIES = ("low", "medium", "high")
+TRACKED = ("title", "description", "status", "priority", "progress", "target_date")
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("must not be blank")
+
+
+class GoalPatch(ma.Schema):
+    title = ma.fields.String(validate=[ma.validate.Length(min=1, max=200), _not_blank])
+    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
+    status = ma.fields.String(validate=ma.validate.OneOf(GOAL_STATUSES))
+    priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
+    progress = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=100))
+    target_date = ma.fields.Date(allow_none=True)
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("give at least one field to change", "_schema")
+
+
+class GoalIn(GoalPatch):
+    title = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=200), _not_blank])
+
+
+class GoalOut(ma.Schema):
+    id = ma.fields.Integer()
+    relationship_id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    priority = ma.fields.String()
+    progress = ma.fields.Integer()
+    target_date = ma.fields.String(allow_none=True)
+    completed_at = ma.fields.String(allow_none=True)
+    created_by = ma.fields.Nested(PrincipalOut)
+    created_at = ma.fields.String()
+    updated_at = ma.fields.String()
+
+
+def _apply(goal: Goal, changes: dict) -> dict:
+    """Set fields; keep completed_at (and progress 100 unless given) in step with status."""
+    if changes.get("status") == "completed" and "progress" not in changes:
+        changes = {**changes, "progress": 100}
+    diff = {}
+    for name, value in changes.items():
+        before = getattr(goal, name)
+        if before != value:
+            diff[name] = {"before": _plain(before), "after": _plain(value)}
+            setattr(goal, name, value)
+    if goal.status == "completed" and goal.completed_at is None:
+        goal.completed_at = utcnow()
+    elif goal.status != "completed":
+        goal.completed_at = None
+    return diff
+
+
+def _plain(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _member_goal(goal_id: int, write: bool):
+    """The goal and its relationship, with the caller's access checked (404 hides it)."""
+    goal = db.session.get(Goal, goal_id)
+    if goal is None:
+        raise NotFound(f"goal {goal_id} not found", code="goal_not_found")
+    me = current_principal()
+    try:
+        rel = (writable_relationship if write else visible_relationship)(goal.relationship_id, me)
+    except NotFound:
+        raise NotFound(f"goal {goal_id} not found", code="goal_not_found") from None
+    return goal, rel
+
+
+@blp.route("/relationships/<int:rel_id>/goals")
+@authenticated
+@blp.response(200, GoalOut(many=True))
+def list_goals(rel_id):
+    """The relationship's goals, oldest first (members and admins)."""
+    visible_relationship(rel_id, current_principal())
+    goals = db.session.execute(select(Goal).where(Goal.relationship_id == rel_id).order_by(Goal.id)).scalars()
+    return [goal_dict(g) for g in goals]
+
+
+@blp.route("/relationships/<int:rel_id>/goals", methods=["POST"])
+@authenticated
+@blp.arguments(GoalIn)
+@blp.response(201, GoalOut)
+def create_goal(body, rel_id):
+    """Add a goal (members of an active relationship)."""
+    me = current_principal()
+    rel = writable_relationship(rel_id, me)
+    goal = Goal(relationship_id=rel.id, created_by_role=me.role, created_by_id=me.id, title=body["title"])
+    db.session.add(goal)
+    _apply(goal, {"status": "not_started", "priority": "medium", "progress": 0, **body})
+    db.session.flush()
+    announce(rel, "goal:created", goal_dict(goal))
+    log_activity(rel, me, "goal_created", {"goal_id": goal.id, "title": goal.title, "status": goal.status})
+    db.session.commit()
+    return goal_dict(goal)
+
+
+@blp.route("/goals/<int:goal_id>", methods=["PATCH"])
+@authenticated
+@blp.arguments(GoalPatch)
+@blp.response(200, GoalOut)
+def update_goal(body, goal_id):
+    """Change a goal's fields, status or progress (members of an active relationship)."""
+    goal, rel = _member_goal(goal_id, write=True)
+    diff = _apply(goal, body)
+    if diff:
+        db.session.flush()
+        announce(rel, "goal:updated", goal_dict(goal))
+        details = {"goal_id": goal.id, "title": goal.title, "changes": diff}
+        log_activity(rel, current_principal(), "goal_updated", details)
+    db.session.commit()
+    return goal_dict(goal)
+
+
+@blp.route("/goals/<int:goal_id>", methods=["DELETE"])
+@authenticated
+@blp.response(204)
+def delete_goal(goal_id):
+    """Delete a goal (members of an active relationship); the log keeps its trace."""
+    goal, rel = _member_goal(goal_id, write=True)
+    gone = {"id": goal.id, "relationship_id": rel.id}
+    db.session.delete(goal)
+    announce(rel, "goal:deleted", gone)
+    log_activity(rel, current_principal(), "goal_deleted", {"goal_id": goal.id, "title": goal.title})
+    db.session.commit()
+
