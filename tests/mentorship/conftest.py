@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from api.extensions import db
@@ -71,6 +73,45 @@ class Caller:
 
     def goal(self, rel, who=STUDENT, **fields):
         return self.ok(self.post(f"/relationships/{rel['id']}/goals", who, json={"title": "Ship it", **fields}), 201)
+
+
+class Live:
+    """Plain HTTP calls to the live server with real tokens."""
+
+    def __init__(self, base, token):
+        self.base, self.token = base, token
+
+    def call(self, method, path, who, body=None):
+        headers = {"Authorization": f"Bearer {self.token(*who)}"}
+        response = requests.request(method, f"{self.base}/api/v1{path}", headers=headers, json=body, timeout=30)
+        return response.status_code, response.json() if response.content else None
+
+    def ok(self, method, path, who, body=None, status=200):
+        code, data = self.call(method, path, who, body)
+        assert code == status, data
+        return data
+
+    def race(self, calls):
+        """Run every (method, path, who, body) at once; results in order."""
+        barrier = threading.Barrier(len(calls))
+        results = [None] * len(calls)
+
+        def run(i, call):
+            barrier.wait(timeout=10)
+            results[i] = self.call(*call)
+
+        threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert all(r is not None for r in results), "a racing request did not finish"
+        return results
+
+
+@pytest.fixture
+def live(live_server, token):
+    return Live(live_server, token)
 
 
 @pytest.fixture

@@ -5,55 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-import requests
 from sqlalchemy import func, select, text
 
 from api.extensions import db
 from shared.models import Conversation, Event, Relationship
+from tests.mentorship.conftest import MENTOR, STUDENT
 
 pytestmark = pytest.mark.mysql
-
-MENTOR = ("mentor", 11)
-STUDENT = ("student", 21)
-
-
-class Live:
-    """Plain HTTP calls to the live server with real tokens."""
-
-    def __init__(self, base, token):
-        self.base, self.token = base, token
-
-    def call(self, method, path, who, body=None):
-        headers = {"Authorization": f"Bearer {self.token(*who)}"}
-        response = requests.request(method, f"{self.base}/api/v1{path}", headers=headers, json=body, timeout=30)
-        return response.status_code, response.json() if response.content else None
-
-    def ok(self, method, path, who, body=None, status=200):
-        code, data = self.call(method, path, who, body)
-        assert code == status, data
-        return data
-
-    def race(self, calls):
-        """Run every (method, path, who, body) at once; results in order."""
-        barrier = threading.Barrier(len(calls))
-        results = [None] * len(calls)
-
-        def run(i, call):
-            barrier.wait(timeout=10)
-            results[i] = self.call(*call)
-
-        threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert all(r is not None for r in results), "a racing request did not finish"
-        return results
-
-
-@pytest.fixture
-def live(live_server, token):
-    return Live(live_server, token)
 
 
 def scalar(app, stmt):
