@@ -12,6 +12,7 @@ from api import (  # noqa: F401 - outbox registers its hooks
     conversations,
     docs,
     errors,
+    events,
     goals,
     health,
     matching,
@@ -34,6 +35,8 @@ from shared.logs import set_request_id_provider
 BLUEPRINTS = [me.blp, profiles.blp, matching.blp, relationships.blp, goals.blp, activities.blp]
 # messaging
 BLUEPRINTS += [conversations.blp, messages.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp]
+# real-time: publish from outside, resync over REST
+BLUEPRINTS += [events.blp]
 
 
 def _flask_settings(config: Config) -> dict:

@@ -45,6 +45,19 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= minimum:
+        raise ConfigError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
 def _list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
@@ -64,6 +77,19 @@ class Config:
     events_signing_secret: str = ""
     events_channel: str = "rt:events"
     cors_origins: list[str] = field(default_factory=list)
+    # Gateway: Engine.IO heartbeat, log polling, replay, typing, presence (seconds).
+    gateway_host: str = "127.0.0.1"
+    gateway_ping_interval: float = 25.0
+    gateway_ping_timeout: float = 20.0
+    gateway_poll_interval: float = 0.2
+    gateway_safety_interval: float = 2.0
+    gateway_late_commit_window: float = 10.0
+    gateway_replay_cap: int = 1000
+    gateway_typing_expiry: float = 5.0
+    gateway_typing_rate: int = 5
+    gateway_presence_grace: float = 5.0
+    gateway_presence_ttl: float = 30.0
+    gateway_metrics: bool = True
     api_port: int = 5000
     gateway_port: int = 8000
     max_body_bytes: int = 1_000_000
@@ -177,6 +203,18 @@ class Config:
             events_signing_secret=signing,
             events_channel=env.get("EVENTS_CHANNEL") or "rt:events",
             cors_origins=cors,
+            gateway_host=env.get("GATEWAY_HOST") or "127.0.0.1",
+            gateway_ping_interval=_float(env, "GATEWAY_PING_INTERVAL", 25.0, minimum=0.1),
+            gateway_ping_timeout=_float(env, "GATEWAY_PING_TIMEOUT", 20.0, minimum=0.1),
+            gateway_poll_interval=_float(env, "GATEWAY_POLL_INTERVAL", 0.2, minimum=0.01),
+            gateway_safety_interval=_float(env, "GATEWAY_SAFETY_INTERVAL", 2.0, minimum=0.05),
+            gateway_late_commit_window=_float(env, "GATEWAY_LATE_COMMIT_WINDOW", 10.0),
+            gateway_replay_cap=_int(env, "GATEWAY_REPLAY_CAP", 1000, minimum=1),
+            gateway_typing_expiry=_float(env, "GATEWAY_TYPING_EXPIRY", 5.0, minimum=0.1),
+            gateway_typing_rate=_int(env, "GATEWAY_TYPING_RATE", 5, minimum=1),
+            gateway_presence_grace=_float(env, "GATEWAY_PRESENCE_GRACE", 5.0),
+            gateway_presence_ttl=_float(env, "GATEWAY_PRESENCE_TTL", 30.0, minimum=1.0),
+            gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             api_port=_port(env, "API_PORT", 5000),
             gateway_port=_port(env, "GATEWAY_PORT", 8000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, minimum=1024),

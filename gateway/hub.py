@@ -1,0 +1,60 @@
+"""The gateway's parts in one object, stored under an app key.
+
+Handlers receive it instead of reaching for module globals, so several
+gateways can run in one process (tests) and shutdown has one place to look.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Callable, TypeVar
+
+import socketio
+from sqlalchemy.engine import Engine
+
+from gateway.metrics import Metrics
+from gateway.registry import Registry
+from shared.config import Config
+
+T = TypeVar("T")
+
+
+class Hub:
+    def __init__(self, config: Config, sio: socketio.AsyncServer):
+        self.config = config
+        self.sio = sio
+        self.id = uuid.uuid4().hex[:12]
+        self.metrics = Metrics()
+        self.registry = Registry(sio)
+        self.engine: Engine | None = None
+        self.redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
+        # Set by their setup_* helpers in gateway.app.
+        self.relay: Any = None
+        self.fanout: Any = None
+        self.typing: Any = None
+        self.presence: Any = None
+        self._tasks: set[asyncio.Task] = set()
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)` in a worker thread: the event loop never
+        waits on the database. Each call is its own short transaction, so
+        repeated reads of the log see new commits."""
+        return await asyncio.to_thread(self._run, fn, args)
+
+    def _run(self, fn: Callable[..., T], args: tuple) -> T:
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            return fn(conn, *args)
+
+    def spawn(self, coro) -> asyncio.Task:
+        """A fire-and-forget task that is kept referenced until it ends."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2)

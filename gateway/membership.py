@@ -1,0 +1,52 @@
+"""Rooms follow membership: the relay applies membership events to sockets.
+
+`conversation:created` (data.participants) and `participant:added` /
+`participant:removed` (data.conversation_id + data.principal) move the
+affected principal's local sockets in or out of `conversation:<id>` on every
+gateway process, without a reconnect. Only signed (or logged) events get
+here; clients can never name a room themselves.
+"""
+from __future__ import annotations
+
+from gateway.registry import Registry
+from shared import rooms
+from shared.auth import Principal
+from shared.config import ROLES
+
+
+def principal_of(value) -> Principal | None:
+    """A Principal from `{"role", "id"}` wire data, or None if it is not one."""
+    if not isinstance(value, dict):
+        return None
+    role, pid = value.get("role"), value.get("id")
+    if role not in ROLES or isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0:
+        return None
+    return Principal(role, pid)
+
+
+def _conversation_id(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def changes(envelope: dict) -> list[tuple[str, Principal, str]]:
+    """(join|leave, principal, room) implied by one envelope."""
+    data, type_ = envelope.get("data"), envelope.get("type")
+    if not isinstance(data, dict):
+        return []
+    if type_ == "conversation:created":
+        cid = _conversation_id(data.get("id"))
+        members = data.get("participants") if isinstance(data.get("participants"), list) else []
+        found = [p for p in map(principal_of, members) if p is not None]
+        return [("join", p, rooms.conversation(cid)) for p in found] if cid else []
+    if type_ in ("participant:added", "participant:removed"):
+        cid, principal = _conversation_id(data.get("conversation_id")), principal_of(data.get("principal"))
+        if cid and principal:
+            op = "join" if type_ == "participant:added" else "leave"
+            return [(op, principal, rooms.conversation(cid))]
+    return []
+
+
+def follow(registry: Registry, envelope: dict) -> None:
+    for op, principal, room in changes(envelope):
+        for state in registry.of(principal):
+            (registry.join if op == "join" else registry.leave)(state, room)

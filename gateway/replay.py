@@ -1,0 +1,53 @@
+"""Replay from the log, then go live, with nothing lost or reordered.
+
+While a socket replays it is *pending* (see `gateway.registry`): the relay
+buffers live envelopes for it. After the replay the buffer is flushed (minus
+what the replay already sent) and the socket enters its rooms in the same
+step of the event loop, so it sees every event for its rooms in order: first
+what it missed, then live ones.
+"""
+from __future__ import annotations
+
+from gateway.hub import Hub
+from gateway.registry import SocketState
+from shared import eventlog
+
+
+async def replay_then_live(hub: Hub, state: SocketState, after: int | None) -> dict:
+    """Replay events after `after` (None: no replay) and make the socket live."""
+    result = {"replayed": 0, "resync": False, "last_event_id": after}
+    sent: set[int] = set()
+    if after is not None:
+        cap = hub.config.gateway_replay_cap
+        envelopes = await hub.db(eventlog.read_rooms_after, sorted(state.rooms), after, cap + 1)
+        if len(envelopes) > cap:
+            # Too much to push through a socket: the client reloads over REST.
+            await hub.sio.emit("resync", {"after": after}, to=state.sid)
+            hub.metrics.resyncs += 1
+            result["resync"] = True
+        else:
+            for env in envelopes:
+                await hub.sio.emit(env["type"], env, to=state.sid)
+            sent = {env["id"] for env in envelopes}
+            hub.relay.note_replayed(state.sid, sorted(sent))
+            hub.metrics.events_replayed += len(envelopes)
+            if envelopes:
+                result.update(replayed=len(envelopes), last_event_id=envelopes[-1]["id"])
+    await _flush_and_go_live(hub, state, sent, result["last_event_id"])
+    return result
+
+
+async def _flush_and_go_live(hub: Hub, state: SocketState, skip: set[int], last_id: int | None) -> None:
+    while state.buffer and not state.overflowed:
+        batch, state.buffer = state.buffer, []
+        for env in batch:
+            if env.get("id") in skip or env["room"] not in state.rooms:
+                continue
+            await hub.sio.emit(env["type"], env, to=state.sid)
+            if isinstance(env.get("id"), int):
+                last_id = env["id"]
+    if state.overflowed:
+        await hub.sio.emit("resync", {"after": last_id or 0}, to=state.sid)
+        hub.metrics.resyncs += 1
+    # No await between the empty-buffer check above and this: no live event can slip in.
+    hub.registry.go_live(state)
