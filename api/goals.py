@@ -110,9 +110,9 @@ def create_goal(body, rel_id):
     """Add a goal (members of an active relationship)."""
     me = current_principal()
     rel = writable_relationship(rel_id, me)
-    goal = Goal(relationship_id=rel.id, created_by_role=me.role, created_by_id=me.id, title=body["title"])
+    goal = Goal(relationship_id=rel.id, created_by_role=me.role, created_by_id=me.id, title=body["title"], progress=0)
     db.session.add(goal)
-    _apply(goal, {"status": "not_started", "priority": "medium", "progress": 0, **body})
+    _apply(goal, {"status": "not_started", "priority": "medium", **body})
     db.session.flush()
     announce(rel, "goal:created", goal_dict(goal))
     log_activity(rel, me, "goal_created", {"goal_id": goal.id, "title": goal.title, "status": goal.status})
