@@ -67,6 +67,8 @@ def test_bad_input_is_a_clear_4xx(client, auth, cid, method, path, body):
 @pytest.mark.parametrize("raw", [b"{not json", b"[]", b'"body"', b"\xff\xfe"])
 def test_malformed_bodies_are_4xx(client, auth, cid, raw):
     response = client.post(
-        f"/api/v1/conversations/{cid}/messages", data=raw, headers={**auth("mentor", 1), "Content-Type": "application/json"}
+        f"/api/v1/conversations/{cid}/messages",
+        data=raw,
+        headers={**auth("mentor", 1), "Content-Type": "application/json"},
     )
     assert 400 <= response.status_code < 500, response.get_data(as_text=True)

@@ -92,7 +92,8 @@ def test_group_created_by_mentor_with_owner_managing_members(as_, events):
 
 def test_membership_of_non_groups_is_fixed(as_, mentorship):
     cid = mentorship(1, 2)
-    r = as_("admin", 1).post(f"/conversations/{cid}/participants", json={"participants": [{"role": "student", "id": 3}]})
+    add = {"participants": [{"role": "student", "id": 3}]}
+    r = as_("admin", 1).post(f"/conversations/{cid}/participants", json=add)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_a_group"
 
 
