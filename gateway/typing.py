@@ -40,7 +40,7 @@ class Typing:
 
     async def on_typing(self, sid: str, data=None) -> dict:
         state = self.hub.registry.get(sid)
-        if state is None or not state.live:
+        if state is None:
             return {"ok": False, "error": "not_connected"}
         cid = data.get("conversation_id") if isinstance(data, dict) else None
         typing = data.get("typing") if isinstance(data, dict) else None
