@@ -31,8 +31,8 @@ def find_block(blocker: Principal, blocked: Principal) -> Block | None:
 
 
 @blp.route("/blocks")
-@blp.response(200)
 @authenticated
+@blp.response(200)
 def list_blocks():
     """Everyone the caller has blocked."""
     me = current_principal()
@@ -43,9 +43,9 @@ def list_blocks():
 
 
 @blp.route("/blocks", methods=["POST"])
+@authenticated
 @blp.arguments(BlockIn)
 @blp.response(201)
-@authenticated
 def create_block(args):
     """Block a principal (200 if already blocked)."""
     me, other = current_principal(), Principal(args["role"], args["id"])
@@ -65,8 +65,8 @@ def create_block(args):
 
 
 @blp.route("/blocks/<role>/<int(max=2147483647):principal_id>", methods=["DELETE"])
-@blp.response(204)
 @authenticated
+@blp.response(204)
 def delete_block(role, principal_id):
     """Unblock a principal."""
     row = find_block(current_principal(), Principal(role, principal_id))

@@ -15,18 +15,18 @@ CONVERSATION = "/conversations/<int(max=9223372036854775807):conversation_id>"
 
 
 @blp.route("/conversations")
+@authenticated
 @blp.arguments(ConversationListQuery, location="query")
 @blp.response(200)
-@authenticated
 def list_conversations(args):
     """The caller's conversations, newest activity first, with last message and unread count."""
     return conversation_list.list_conversations(current_principal(), args["limit"], args.get("before"))
 
 
 @blp.route("/conversations", methods=["POST"])
+@authenticated
 @blp.arguments(ConversationCreate)
 @blp.response(201)
-@authenticated
 def create_conversation(args):
     """Open a direct conversation (200 with the existing one) or create a group."""
     me = current_principal()
@@ -39,17 +39,17 @@ def create_conversation(args):
 
 
 @blp.route(CONVERSATION)
-@blp.response(200)
 @authenticated
+@blp.response(200)
 def get_conversation(conversation_id):
     """One conversation with its participants and their read markers."""
     return conversation_list.describe_one(conversation_id, current_principal())
 
 
 @blp.route(CONVERSATION + "/participants", methods=["POST"])
+@authenticated
 @blp.arguments(ParticipantsAdd)
 @blp.response(200)
-@authenticated
 def add_participants(args, conversation_id):
     """Add members to a group (owner or admin)."""
     conversation_ops.add_members(conversation_id, current_principal(), args["participants"])
@@ -58,8 +58,8 @@ def add_participants(args, conversation_id):
 
 
 @blp.route(CONVERSATION + "/participants/<role>/<int(max=2147483647):principal_id>", methods=["DELETE"])
-@blp.response(200)
 @authenticated
+@blp.response(200)
 def remove_participant(conversation_id, role, principal_id):
     """Remove a member from a group (owner or admin; anyone may leave)."""
     if role not in ("mentor", "student", "admin"):
@@ -70,9 +70,9 @@ def remove_participant(conversation_id, role, principal_id):
 
 
 @blp.route(CONVERSATION + "/read", methods=["POST"])
+@authenticated
 @blp.arguments(ReadMarker)
 @blp.response(200)
-@authenticated
 def mark_read(args, conversation_id):
     """Move the caller's read marker forward to `message_id`."""
     marker = message_ops.mark_read(conversation_id, current_principal(), args["message_id"])

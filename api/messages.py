@@ -15,18 +15,18 @@ MESSAGE = "/messages/<int(max=9223372036854775807):message_id>"
 
 
 @blp.route(CONVERSATION_MESSAGES)
+@authenticated
 @blp.arguments(MessageListQuery, location="query")
 @blp.response(200)
-@authenticated
 def list_messages(args, conversation_id):
     """A page of messages by id cursor (`before`/`after`, `limit` <= 100), newest first."""
     return message_ops.list_messages(conversation_id, current_principal(), args)
 
 
 @blp.route(CONVERSATION_MESSAGES, methods=["POST"])
+@authenticated
 @blp.arguments(MessageCreate)
 @blp.response(201)
-@authenticated
 def send_message(args, conversation_id):
     """Send a message; a retried `client_msg_id` returns the original with 200."""
     message, created = message_ops.send(conversation_id, current_principal(), args)
@@ -35,9 +35,9 @@ def send_message(args, conversation_id):
 
 
 @blp.route(MESSAGE, methods=["PATCH"])
+@authenticated
 @blp.arguments(MessageEdit)
 @blp.response(200)
-@authenticated
 def edit_message(args, message_id):
     """Edit one's own message within the edit window."""
     message = message_ops.edit(message_id, current_principal(), args["body"])
@@ -46,8 +46,8 @@ def edit_message(args, message_id):
 
 
 @blp.route(MESSAGE, methods=["DELETE"])
-@blp.response(200)
 @authenticated
+@blp.response(200)
 def delete_message(message_id):
     """Soft-delete a message (sender or admin); its body is gone from then on."""
     message = message_ops.delete(message_id, current_principal())
@@ -56,9 +56,9 @@ def delete_message(message_id):
 
 
 @blp.route("/messages/search")
+@authenticated
 @blp.arguments(SearchQuery, location="query")
 @blp.response(200)
-@authenticated
 def search_messages(args):
     """Messages matching `q` in the caller's conversations, newest first."""
     return search.search(current_principal(), args["q"], args["limit"], args.get("before"))

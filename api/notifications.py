@@ -25,9 +25,9 @@ def unread_notifications(principal: Principal) -> int:
 
 
 @blp.route("/notifications")
+@authenticated
 @blp.arguments(NotificationQuery, location="query")
 @blp.response(200)
-@authenticated
 def list_notifications(args):
     """The caller's notifications, newest first (`unread=true` for unread only)."""
     query = select(Notification).where(*_mine(current_principal())).order_by(Notification.id.desc())
@@ -42,9 +42,9 @@ def list_notifications(args):
 
 
 @blp.route("/notifications/read", methods=["POST"])
+@authenticated
 @blp.arguments(NotificationsRead)
 @blp.response(200)
-@authenticated
 def mark_read(args):
     """Mark the given `ids` (only the caller's own) or `all` as read."""
     query = update(Notification).where(*_mine(current_principal()), Notification.read_at.is_(None))

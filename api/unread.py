@@ -11,8 +11,8 @@ blp = Blueprint("unread", __name__, url_prefix="/api/v1", description="Unread co
 
 
 @blp.route("/unread")
-@blp.response(200)
 @authenticated
+@blp.response(200)
 def get_unread():
     """Unread messages per conversation (non-zero only), their total, and unread notifications."""
     counts = unread_counts(current_principal())

@@ -92,3 +92,14 @@ def test_refused_requests_change_nothing(as_, world, events):
     assert len(events()) == before
     listed = as_(*MENTOR).get(f"/conversations/{world['cid']}/messages").get_json()["messages"]
     assert [m["body"] for m in listed] == ["hello there"]
+
+
+@pytest.mark.parametrize("path", ["/conversations", "/broadcasts", "/blocks", "/notifications/read"])
+def test_no_token_is_401_even_with_a_bad_body(client, path):
+    response = client.post("/api/v1" + path, json={"nonsense": True})
+    assert response.status_code == 401
+
+
+def test_non_admin_is_403_even_with_a_bad_body(client, auth):
+    response = client.post("/api/v1/broadcasts", json={"nonsense": True}, headers=auth("mentor", 1))
+    assert response.status_code == 403

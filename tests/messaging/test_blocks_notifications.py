@@ -92,3 +92,4 @@ def test_broadcast_is_admin_only_and_validated(as_):
     admin = as_("admin", 1)
     assert admin.post("/broadcasts", json={"audience": "nobody", "title": "x", "body": "y"}).status_code == 422
     assert admin.post("/broadcasts", json={"audience": "all", "title": "", "body": "y"}).status_code == 422
+    assert admin.post("/broadcasts", json={"audience": "all", "title": "t", "body": "  "}).status_code == 422
