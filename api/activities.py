@@ -56,7 +56,7 @@ def _page(rel_id: int, query: dict) -> list[Activity]:
     return list(reversed(db.session.execute(stmt.order_by(Activity.id.desc())).scalars().all()))
 
 
-@blp.route("/relationships/<int:rel_id>/activities")
+@blp.route("/relationships/<int(max=2147483647):rel_id>/activities")
 @authenticated
 @blp.arguments(PageQuery, location="query")
 @blp.response(200, ActivityOut(many=True))
@@ -66,7 +66,7 @@ def list_activities(query, rel_id):
     return [activity_dict(a) for a in _page(rel_id, query)]
 
 
-@blp.route("/relationships/<int:rel_id>/activities", methods=["POST"])
+@blp.route("/relationships/<int(max=2147483647):rel_id>/activities", methods=["POST"])
 @authenticated
 @blp.arguments(NoteIn)
 @blp.response(201, ActivityOut)

@@ -92,7 +92,7 @@ def _member_goal(goal_id: int, write: bool):
     return goal, rel
 
 
-@blp.route("/relationships/<int:rel_id>/goals")
+@blp.route("/relationships/<int(max=2147483647):rel_id>/goals")
 @authenticated
 @blp.response(200, GoalOut(many=True))
 def list_goals(rel_id):
@@ -102,7 +102,7 @@ def list_goals(rel_id):
     return [goal_dict(g) for g in goals]
 
 
-@blp.route("/relationships/<int:rel_id>/goals", methods=["POST"])
+@blp.route("/relationships/<int(max=2147483647):rel_id>/goals", methods=["POST"])
 @authenticated
 @blp.arguments(GoalIn)
 @blp.response(201, GoalOut)
@@ -120,7 +120,7 @@ def create_goal(body, rel_id):
     return goal_dict(goal)
 
 
-@blp.route("/goals/<int:goal_id>", methods=["PATCH"])
+@blp.route("/goals/<int(max=2147483647):goal_id>", methods=["PATCH"])
 @authenticated
 @blp.arguments(GoalPatch)
 @blp.response(200, GoalOut)
@@ -137,7 +137,7 @@ def update_goal(body, goal_id):
     return goal_dict(goal)
 
 
-@blp.route("/goals/<int:goal_id>", methods=["DELETE"])
+@blp.route("/goals/<int(max=2147483647):goal_id>", methods=["DELETE"])
 @authenticated
 @blp.response(204)
 def delete_goal(goal_id):

@@ -108,9 +108,11 @@ def active_mentee_ids(mentor_id: int, lock: bool = False) -> list[int]:
 def _parties(principal: Principal, body: dict) -> tuple[int, int]:
     """(mentor_id, student_id): a student names the mentor, a mentor the student."""
     wanted, unwanted = ("mentor_id", "student_id") if principal.role == "student" else ("student_id", "mentor_id")
-    if unwanted in body or wanted not in body:
-        field, problem = (wanted, "required") if wanted not in body else (unwanted, f"not for a {principal.role}")
-        raise Invalid(f"a {principal.role} names the other party with {wanted}", details={field: [problem]})
+    problems = {wanted: ["required"]} if wanted not in body else {}
+    if unwanted in body:
+        problems[unwanted] = [f"not for a {principal.role}"]
+    if problems:
+        raise Invalid(f"a {principal.role} names the other party with {wanted}", details=problems)
     if principal.role == "student":
         return body["mentor_id"], principal.id
     return principal.id, body["student_id"]

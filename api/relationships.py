@@ -104,7 +104,7 @@ def list_relationships(query):
     return [relationship_dict(r) for r in _listing(query)]
 
 
-@blp.route("/<int:rel_id>")
+@blp.route("/<int(max=2147483647):rel_id>")
 @authenticated
 @blp.response(200, RelationshipOut)
 def get_relationship(rel_id):
@@ -121,7 +121,7 @@ def _transition_view(action: str, schema: type[ma.Schema], doc: str):
     # The docstring must be set before flask-smorest reads it at registration.
     view.__doc__, view.__name__ = doc, action
     view = blp.arguments(schema)(blp.response(200, RelationshipOut)(lifecycle.retry_on_deadlock(view)))
-    return blp.route(f"/<int:rel_id>/{action}", methods=["POST"])(authenticated(view))
+    return blp.route(f"/<int(max=2147483647):rel_id>/{action}", methods=["POST"])(authenticated(view))
 
 
 accept = _transition_view("accept", ReasonIn, "Accept a pending request or offer (the party that was asked).")
