@@ -1,0 +1,124 @@
+"""Run the benchmark: `python -m bench [--quick]` (normally through `bench/run`).
+
+Every scenario runs against stock python-socketio and against our gateway,
+alternating (stock, ours, stock, ours...) in the same run, each time on
+fresh server processes, so the table compares figures taken under the same
+machine load. Needs DATABASE_URL (MySQL, migrated) and REDIS_URL.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+import traceback
+
+from bench import report, scenarios
+from bench.harness import Env, Target
+
+QUICK = dict(rounds=1, conn_first=500, conn_total=2000, fan_sockets=1000, fan_burst=30, paced_rate=5,
+             paced_secs=2, relay_users=200, relay_rates=[500, 1000, 2000, 3000, 4000, 6000, 8000],
+             relay_secs=1.5, scale_out=True, e2e_users=200, e2e_rates=[100, 200], e2e_secs=2, rest_secs=3)
+FULL = dict(rounds=2, conn_first=1000, conn_total=5000, fan_sockets=1000, fan_burst=150, paced_rate=5,
+            paced_secs=4, relay_users=1000,
+            relay_rates=[500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 10000],
+            relay_secs=3, scale_out=True, e2e_users=1000, e2e_rates=[100, 200, 500], e2e_secs=5, rest_secs=8)
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+async def run_one(env: Env, kind: str, procs: int, name: str, coro_fn) -> dict | None:
+    label = kind if procs == 1 else f"{kind} x{procs}"
+    started = time.monotonic()
+    try:
+        async with Target(env, kind, procs) as target:
+            figures = await coro_fn(target)
+    except Exception as exc:  # noqa: BLE001 - one failed run must not lose the others
+        log(f"{name} / {label}: FAILED: {exc}")
+        traceback.print_exc(file=sys.stderr)
+        return None
+    shown = {k: v for k, v in figures.items() if k != "relay_steps"}
+    log(f"{name} / {label} ({time.monotonic() - started:.0f}s): {json.dumps(shown)}")
+    if "relay_steps" in figures:
+        for step in figures["relay_steps"]:
+            log(f"    relay step {json.dumps(step)}")
+    return figures
+
+
+async def main_async(args) -> int:
+    cfg = QUICK if args.quick else FULL
+    tag = f"{os.getpid()}"
+    logdir = args.logdir or f"/tmp/bench-{tag}"
+    os.makedirs(logdir, exist_ok=True)
+    secret = os.environ.get("JWT_SECRET") or secrets.token_hex(16)
+    signing = os.environ.get("EVENTS_SIGNING_SECRET") or secrets.token_hex(16)
+    events_channel = f"bench:{tag}:events"
+    base = dict(os.environ, JWT_SECRET=secret, EVENTS_SIGNING_SECRET=signing, EVENTS_CHANNEL=events_channel,
+                REDIS_URL=args.redis, PYTHONUNBUFFERED="1")
+    env = Env(base=base, redis_url=args.redis, secret=secret, signing=signing,
+              stock_channel=f"bench:{tag}:sio", events_channel=events_channel, logdir=logdir)
+    log(f"mode {'quick' if args.quick else 'full'}; logs in {logdir}")
+    kinds = [k for k in ("stock", "ours") if k in args.targets.split(",")]
+    results: dict[str, list[dict]] = {}
+
+    def keep(label: str, figures: dict | None) -> None:
+        if figures is not None:
+            results.setdefault(label, []).append(figures)
+
+    only = set(args.only.split(",")) if args.only else None
+    plan = [
+        ("relay", 1, lambda t: scenarios.relay(env, t, cfg["relay_users"], cfg["relay_rates"], cfg["relay_secs"])),
+        ("fanout", 1, lambda t: scenarios.fanout(env, t, cfg["fan_sockets"], cfg["fan_burst"], cfg["paced_rate"],
+                                                 cfg["paced_secs"])),
+        ("connections", 1, lambda t: scenarios.connections(env, t, cfg["conn_first"], cfg["conn_total"])),
+    ]
+    for name, procs, fn in plan:
+        if only and name not in only:
+            continue
+        for _round in range(cfg["rounds"]):
+            for kind in kinds:
+                keep(kind, await run_one(env, kind, procs, name, fn))
+    if cfg["scale_out"] and (not only or "scaleout" in only):
+        fn = plan[1][2]
+        for kind in kinds:
+            keep(f"{kind} x2", await run_one(env, kind, 2, "fanout", fn))
+
+    extra: list[tuple[str, str, str]] = []
+    if "ours" in kinds and (not only or "api" in only):
+        try:
+            from bench import api_load
+        except ImportError:
+            api_load = None
+        if api_load is not None:
+            extra = await api_load.run(env, cfg, log)
+
+    with open(f"{logdir}/results.json", "w") as fh:
+        json.dump(results, fh, indent=1, default=str)
+    text = report.table(results, extra) + "\n\nGoals (ratios from this run):\n\n" + report.goals(results)
+    with open(f"{logdir}/results.md", "w") as fh:
+        fh.write(text + "\n")
+    print(text)
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small counts, under 2 minutes")
+    parser.add_argument("--targets", default="stock,ours", help="comma list of stock, ours")
+    parser.add_argument("--only", default="", help="comma list of relay, fanout, connections, scaleout, api")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--logdir", default="")
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL"):
+        parser.error("DATABASE_URL must point at a migrated MySQL database (bench/run makes one)")
+    import uvloop
+
+    raise SystemExit(uvloop.run(main_async(args)))
+
+
+if __name__ == "__main__":
+    main()

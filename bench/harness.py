@@ -1,0 +1,193 @@
+"""Processes the benchmark starts: servers under test, the load client, the publisher.
+
+Every process is started here and stopped here (by its own pid), with a
+deadline on each wait. Servers are measured from /proc: CPU seconds from
+`/proc/<pid>/stat` (utime + stime) and memory from `VmRSS` in
+`/proc/<pid>/status`.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+
+PY = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_http(port: int, path: str = "/healthz", timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            status = await asyncio.wait_for(reader.readline(), 2)
+            writer.close()
+            if b" 200 " in status:
+                return
+        except (OSError, asyncio.TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing healthy on port {port} after {timeout}s")
+        await asyncio.sleep(0.1)
+
+
+async def start(args: list[str], env: dict, log_path: str) -> asyncio.subprocess.Process:
+    log = open(log_path, "ab")
+    try:
+        return await asyncio.create_subprocess_exec(*args, env=env, stdout=log, stderr=log,
+                                                    stdin=asyncio.subprocess.DEVNULL)
+    finally:
+        log.close()
+
+
+async def stop(proc: asyncio.subprocess.Process, timeout: float = 10.0) -> None:
+    if proc.returncode is not None:
+        return
+    proc.terminate()
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+@dataclass
+class Env:
+    """What every process of one benchmark run shares."""
+    base: dict
+    redis_url: str
+    secret: str
+    signing: str
+    stock_channel: str
+    events_channel: str
+    logdir: str
+    next_id: list[int] = field(default_factory=lambda: [0])
+
+    def id_offset(self, count: int) -> int:
+        offset = self.next_id[0]
+        self.next_id[0] += count + 1
+        return offset
+
+
+class Target:
+    """One or more server processes of one kind, started fresh for a scenario."""
+
+    def __init__(self, env: Env, kind: str, procs: int = 1):
+        self.env, self.kind, self.nprocs = env, kind, procs
+        self.ports = [free_port() for _ in range(procs)]
+        self.procs: list[asyncio.subprocess.Process] = []
+
+    @property
+    def label(self) -> str:
+        return self.kind if self.nprocs == 1 else f"{self.kind} x{self.nprocs}"
+
+    @property
+    def channel(self) -> str:
+        return self.env.stock_channel if self.kind == "stock" else self.env.events_channel
+
+    async def __aenter__(self) -> "Target":
+        for port in self.ports:
+            if self.kind == "stock":
+                args = [PY, "-m", "bench.stock_server", "--port", str(port), "--redis", self.env.redis_url,
+                        "--channel", self.env.stock_channel, "--secret", self.env.secret]
+                env = self.env.base
+            else:
+                args = [PY, "-m", "gateway"]
+                env = dict(self.env.base, GATEWAY_PORT=str(port))
+            self.procs.append(await start(args, env, f"{self.env.logdir}/{self.kind}-{port}.log"))
+        try:
+            await asyncio.gather(*(wait_http(port) for port in self.ports))
+        except BaseException:
+            await self.__aexit__()
+            raise
+        await asyncio.sleep(0.5)  # let the Redis subscription settle
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.gather(*(stop(p) for p in self.procs))
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.procs)
+
+    def rss(self) -> int:
+        return sum(rss_kb(p.pid) for p in self.procs)
+
+
+class LoadClient:
+    """`bench.loadclient` in its own process, driven one JSON line at a time."""
+
+    def __init__(self, env: Env, ports: list[int]):
+        self.env, self.ports = env, ports
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> "LoadClient":
+        log = open(f"{self.env.logdir}/loadclient.log", "ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            PY, "-m", "bench.loadclient", "--ports", ",".join(map(str, self.ports)), "--secret", self.env.secret,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log, env=self.env.base,
+            limit=2**20,
+        )
+        log.close()
+        return self
+
+    async def call(self, timeout: float = 120.0, **cmd) -> dict:
+        self.proc.stdin.write(json.dumps(cmd).encode() + b"\n")
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError("load client died; see loadclient.log")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"load client: {reply['error']}")
+        return reply
+
+    async def __aexit__(self, *exc) -> None:
+        try:
+            self.proc.stdin.write(b'{"cmd": "quit"}\n')
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except (OSError, asyncio.TimeoutError):
+            await stop(self.proc)
+
+
+async def publish(env: Env, target: Target, mode: str, rate: float, count: int, users: int = 1) -> dict:
+    """Run `bench.publisher` to completion and return its report."""
+    args = [PY, "-m", "bench.publisher", "--kind", "stock" if target.kind == "stock" else "ours",
+            "--mode", mode, "--redis", env.redis_url, "--channel", target.channel, "--secret", env.signing,
+            "--rate", str(rate), "--count", str(count), "--users", str(users),
+            "--id-offset", str(env.id_offset(count))]
+    log = open(f"{env.logdir}/publisher.log", "ab")
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=log, env=env.base)
+    log.close()
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), count / rate + 60)
+    except asyncio.TimeoutError:
+        await stop(proc)
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"publisher failed ({proc.returncode}); see publisher.log")
+    return json.loads(out.decode().strip().splitlines()[-1])
