@@ -5,8 +5,9 @@ It speaks Engine.IO v4 over a raw websocket written by hand (an
 can take tens of thousands of deliveries a second and the client is not what
 a benchmark measures. Only what a benchmark needs: `0{...}` open, `40{auth}`
 connect, `2`/`3` ping/pong, `42[...]` events. An event's latency is read from
-its `"bt":"<monotonic send time>|<n>"` field, put there by `bench.publisher`
-(CLOCK_MONOTONIC is one clock for every process on the machine).
+the marker `bt=<monotonic send time>|<n>~` anywhere in its text, put there by
+`bench.publisher` or in a message body by `bench.api_load` (CLOCK_MONOTONIC is
+one clock for every process on the machine).
 
 Driven over stdin/stdout, one JSON object a line (see `handle`):
 `python -m bench.loadclient --ports 8001,8002 --secret S`.
@@ -23,7 +24,7 @@ import time
 
 import jwt
 
-BT = b'"bt":"'
+BT = b"bt="
 REQUEST = (
     "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
     "Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -119,8 +120,8 @@ class Conn(asyncio.Protocol):
             i = msg.find(BT)
             if i < 0:
                 return
-            i += 6
-            j = msg.index(b'"', i)
+            i += 3
+            j = msg.index(b"~", i)
             t0, _, n = msg[i:j].partition(b"|")
             now = time.monotonic()
             stats = self.client.stats

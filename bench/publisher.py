@@ -10,7 +10,7 @@ Events due in the same millisecond tick go out in one Redis pipeline, for
 both kinds alike, so the publisher keeps up with rates a server cannot (one
 synchronous round trip per event tops out below 2,000/s on a busy machine).
 
-Each event carries `"bt": "<CLOCK_MONOTONIC send time>|<n>"`, read by
+Each event's data is `{"b": "bt=<CLOCK_MONOTONIC send time>|<n>~"}`, read by
 `bench.loadclient`. `--mode relay` sends event n to the personal room of
 user `1 + n % users`; `--mode fanout` sends every event to room `everyone`.
 Prints one JSON line: how many were sent, over how long.
@@ -39,7 +39,7 @@ class StockSender:
         self.manager.redis = pipe
         try:
             for room, bt, _n in events:
-                self.manager.emit("bench", {"bt": bt}, namespace="/", room=room)
+                self.manager.emit("bench", {"b": bt}, namespace="/", room=room)
         finally:
             self.manager.redis = self.client
         pipe.execute()
@@ -58,7 +58,7 @@ class OursSender:
         pipe = self.publisher.client.pipeline(transaction=False)
         for room, bt, n in events:
             envelope = {"id": self.base + n, "type": "message:created", "room": room,
-                        "seq": None, "ts": "2026-01-01T00:00:00Z", "data": {"bt": bt}}
+                        "seq": None, "ts": "2026-01-01T00:00:00Z", "data": {"b": bt}}
             pipe.publish(self.publisher.channel, self.encode([envelope], self.publisher.secret))
         pipe.execute()
 
@@ -87,7 +87,7 @@ def main() -> None:
         events = []
         for n in range(sent, due):
             room = "everyone" if args.mode == "fanout" else f"student:{1 + n % args.users}"
-            events.append((room, f"{time.monotonic():.6f}|{n}", n))
+            events.append((room, f"bt={time.monotonic():.6f}|{n}~", n))
         sender.batch(events)
         sent = due
     elapsed = time.monotonic() - start
