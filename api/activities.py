@@ -45,25 +45,34 @@ class ActivityOut(ma.Schema):
     created_at = ma.fields.String()
 
 
-def _page(rel_id: int, query: dict) -> list[Activity]:
+class ActivityPage(ma.Schema):
+    activities = ma.fields.List(ma.fields.Nested(ActivityOut))
+    has_more = ma.fields.Boolean()
+
+
+def _page(rel_id: int, query: dict) -> tuple[list[Activity], bool]:
     """Oldest first within the page: `after` reads forward, otherwise the
-    newest `limit` entries (before `before`, when given)."""
-    stmt = select(Activity).where(Activity.relationship_id == rel_id).limit(query["limit"])
+    newest `limit` entries (before `before`, when given). One extra row
+    tells whether more lie beyond the page in the direction read."""
+    stmt = select(Activity).where(Activity.relationship_id == rel_id).limit(query["limit"] + 1)
     if "after" in query:
-        return list(db.session.execute(stmt.where(Activity.id > query["after"]).order_by(Activity.id)).scalars())
+        rows = list(db.session.execute(stmt.where(Activity.id > query["after"]).order_by(Activity.id)).scalars())
+        return rows[: query["limit"]], len(rows) > query["limit"]
     if "before" in query:
         stmt = stmt.where(Activity.id < query["before"])
-    return list(reversed(db.session.execute(stmt.order_by(Activity.id.desc())).scalars().all()))
+    rows = list(db.session.execute(stmt.order_by(Activity.id.desc())).scalars())
+    return list(reversed(rows[: query["limit"]])), len(rows) > query["limit"]
 
 
 @blp.route("/relationships/<int(max=2147483647):rel_id>/activities")
 @authenticated
 @blp.arguments(PageQuery, location="query")
-@blp.response(200, ActivityOut(many=True))
+@blp.response(200, ActivityPage)
 def list_activities(query, rel_id):
     """One page of the log in id order (members and admins); `before`/`after` are activity ids."""
     visible_relationship(rel_id, current_principal())
-    return [activity_dict(a) for a in _page(rel_id, query)]
+    rows, has_more = _page(rel_id, query)
+    return {"activities": [activity_dict(a) for a in rows], "has_more": has_more}
 
 
 @blp.route("/relationships/<int(max=2147483647):rel_id>/activities", methods=["POST"])

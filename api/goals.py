@@ -58,6 +58,10 @@ class GoalOut(ma.Schema):
     updated_at = ma.fields.String()
 
 
+class GoalList(ma.Schema):
+    goals = ma.fields.List(ma.fields.Nested(GoalOut))
+
+
 def _apply(goal: Goal, changes: dict) -> dict:
     """Set fields; keep completed_at (and progress 100 unless given) in step with status."""
     if changes.get("status") == "completed" and "progress" not in changes:
@@ -94,12 +98,12 @@ def _member_goal(goal_id: int, write: bool):
 
 @blp.route("/relationships/<int(max=2147483647):rel_id>/goals")
 @authenticated
-@blp.response(200, GoalOut(many=True))
+@blp.response(200, GoalList)
 def list_goals(rel_id):
     """The relationship's goals, oldest first (members and admins)."""
     visible_relationship(rel_id, current_principal())
     goals = db.session.execute(select(Goal).where(Goal.relationship_id == rel_id).order_by(Goal.id)).scalars()
-    return [goal_dict(g) for g in goals]
+    return {"goals": [goal_dict(g) for g in goals]}
 
 
 @blp.route("/relationships/<int(max=2147483647):rel_id>/goals", methods=["POST"])

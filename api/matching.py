@@ -98,13 +98,17 @@ class MatchSchema(ma.Schema):
     breakdown = ma.fields.Dict()
 
 
+class MatchList(ma.Schema):
+    matches = ma.fields.List(ma.fields.Nested(MatchSchema))
+
+
 @blp.route("/matches")
 @blp.arguments(MatchQuery, location="query")
-@blp.response(200, MatchSchema(many=True))
+@blp.response(200, MatchList)
 @require_roles("mentor", "student")
 def list_matches(query):
     """Ranked suggestions for the caller, best first, with the score's breakdown."""
     me = current_principal()
     if me.role == "student":
-        return ranked(mentors_for(me.id), "mentor", query["limit"])
-    return ranked(students_for(me.id), "student", query["limit"])
+        return {"matches": ranked(mentors_for(me.id), "mentor", query["limit"])}
+    return {"matches": ranked(students_for(me.id), "student", query["limit"])}

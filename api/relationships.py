@@ -66,7 +66,12 @@ class RelationshipOut(ma.Schema):
     ended_at = ma.fields.String(allow_none=True)
 
 
-def _listing(query: dict):
+class RelationshipPage(ma.Schema):
+    relationships = ma.fields.List(ma.fields.Nested(RelationshipOut))
+    next_before = ma.fields.Integer(allow_none=True)
+
+
+def _listing(query: dict) -> list[Relationship]:
     me = current_principal()
     stmt = select(Relationship).order_by(Relationship.id.desc()).limit(query["limit"])
     if me.role == "mentor":
@@ -80,7 +85,7 @@ def _listing(query: dict):
             stmt = stmt.where(getattr(Relationship, name) == query[name])
     if "before" in query:
         stmt = stmt.where(Relationship.id < query["before"])
-    return db.session.execute(stmt).scalars()
+    return list(db.session.execute(stmt).scalars())
 
 
 @blp.route("", methods=["POST"])
@@ -98,10 +103,12 @@ def create_relationship(body):
 @blp.route("")
 @authenticated
 @blp.arguments(ListQuery, location="query")
-@blp.response(200, RelationshipOut(many=True))
+@blp.response(200, RelationshipPage)
 def list_relationships(query):
-    """The caller's relationships, newest first (admins: all); page with `before=<last id>`."""
-    return [relationship_dict(r) for r in _listing(query)]
+    """The caller's relationships, newest first (admins: all); pass `next_before` back as `before`."""
+    rows = _listing(query)
+    next_before = rows[-1].id if len(rows) == query["limit"] else None
+    return {"relationships": [relationship_dict(r) for r in rows], "next_before": next_before}
 
 
 @blp.route("/<int(max=2147483647):rel_id>")

@@ -48,6 +48,11 @@ class Caller:
         assert response.status_code == status, response.get_data(as_text=True)
         return response.get_json()
 
+    def items(self, path, who):
+        """A list endpoint's items: the one list in its response object."""
+        (items,) = [v for v in self.ok(self.get(path, who)).values() if isinstance(v, list)]
+        return items
+
     def profile(self, who=MENTOR, **fields):
         body = {"sectors": ["Tech"], "skills": ["python"], "languages": ["en"], **fields}
         return self.ok(self.put("/mentors/me/profile", who, json=body))

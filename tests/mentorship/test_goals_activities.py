@@ -26,14 +26,14 @@ def test_goal_changes_are_logged_with_before_and_after(api, app):
     api.ok(api.patch(f"/goals/{goal['id']}", MENTOR, json={"priority": "high", "target_date": "2031-01-01"}))
     api.ok(api.patch(f"/goals/{goal['id']}", MENTOR, json={"priority": "high"}))  # no change: no entry
     assert api.delete(f"/goals/{goal['id']}", STUDENT).status_code == 204
-    log = api.ok(api.get(f"/relationships/{rel['id']}/activities", ADMIN))
+    log = api.items(f"/relationships/{rel['id']}/activities", ADMIN)
     assert [a["kind"] for a in log][-3:] == ["goal_created", "goal_updated", "goal_deleted"]
     assert log[-2]["details"]["changes"] == {
         "priority": {"before": "medium", "after": "high"},
         "target_date": {"before": None, "after": "2031-01-01"},
     }
     assert log[-1]["details"] == {"goal_id": goal["id"], "title": "Ship it"}
-    assert api.ok(api.get(f"/relationships/{rel['id']}/goals", MENTOR)) == []
+    assert api.items(f"/relationships/{rel['id']}/goals", MENTOR) == []
     student_events = [t for t, _ in events_by_room(app)["student:21"]]
     assert student_events[-6:] == [
         "goal:created", "activity:created", "goal:updated", "activity:created", "goal:deleted", "activity:created",
@@ -49,7 +49,7 @@ def test_goals_of_pending_or_ended_relationships_are_read_only(api):
     api.ok(api.post(f"/relationships/{pending['id']}/accept", MENTOR))
     goal = api.goal(pending)
     api.ok(api.post(f"/relationships/{pending['id']}/end", MENTOR, json={"reason": "bye"}))
-    assert [g["id"] for g in api.ok(api.get(f"/relationships/{pending['id']}/goals", STUDENT))] == [goal["id"]]
+    assert [g["id"] for g in api.items(f"/relationships/{pending['id']}/goals", STUDENT)] == [goal["id"]]
     for response in (
         api.patch(f"/goals/{goal['id']}", STUDENT, json={"progress": 3}),
         api.delete(f"/goals/{goal['id']}", MENTOR),
@@ -64,14 +64,14 @@ def test_activities_page_by_id_cursor(api):
     rel = api.active()
     notes = [api.ok(api.post(f"/relationships/{rel['id']}/activities", MENTOR, json={"text": f"n{i}"}), 201)
              for i in range(5)]
-    everything = api.ok(api.get(f"/relationships/{rel['id']}/activities", STUDENT))
+    everything = api.items(f"/relationships/{rel['id']}/activities", STUDENT)
     ids = [a["id"] for a in everything]
     assert ids == sorted(ids) and len(ids) == 7  # requested, accepted, 5 notes
-    last_two = api.ok(api.get(f"/relationships/{rel['id']}/activities?limit=2", STUDENT))
+    last_two = api.items(f"/relationships/{rel['id']}/activities?limit=2", STUDENT)
     assert [a["text"] for a in last_two] == ["n3", "n4"]
-    older = api.ok(api.get(f"/relationships/{rel['id']}/activities?limit=2&before={last_two[0]['id']}", STUDENT))
+    older = api.items(f"/relationships/{rel['id']}/activities?limit=2&before={last_two[0]['id']}", STUDENT)
     assert [a["text"] for a in older] == ["n1", "n2"]
-    newer = api.ok(api.get(f"/relationships/{rel['id']}/activities?limit=3&after={notes[0]['id']}", STUDENT))
+    newer = api.items(f"/relationships/{rel['id']}/activities?limit=3&after={notes[0]['id']}", STUDENT)
     assert [a["text"] for a in newer] == ["n1", "n2", "n3"]
     assert notes[0]["actor"] == {"role": "mentor", "id": 11} and notes[0]["kind"] == "note"
 
@@ -82,3 +82,13 @@ def test_a_note_is_announced_to_both_members(api, app):
     rooms = events_by_room(app)
     for room in ("mentor:11", "student:21"):
         assert rooms[room][-1] == ("activity:created", note)
+
+
+def test_activity_pages_say_whether_more_remain(api):
+    rel = api.active()  # two entries: requested, accepted
+    path = f"/relationships/{rel['id']}/activities"
+    first = api.ok(api.get(f"{path}?limit=1", STUDENT))
+    assert first["has_more"] is True and len(first["activities"]) == 1
+    rest = api.ok(api.get(f"{path}?limit=1&before={first['activities'][0]['id']}", STUDENT))
+    assert rest["has_more"] is False and rest["activities"][0]["kind"] == "relationship_requested"
+    assert api.ok(api.get(f"{path}?limit=5", STUDENT))["has_more"] is False

@@ -15,7 +15,7 @@ def test_full_journey(live, app):
         "goals": "Get a backend job",
     })
 
-    matches = live.ok("GET", "/matches?limit=5", STUDENT)
+    matches = live.ok("GET", "/matches?limit=5", STUDENT)["matches"]
     assert matches[0]["role"] == "mentor" and matches[0]["id"] == MENTOR[1]
     assert matches[0]["score"] == 80  # 40 * 1/1 + 40 * 2/4 + 20 * 1/1
     skills = {"weight": 40, "wanted": 4, "matched": ["python", "sql"], "points": 20.0}
@@ -23,7 +23,7 @@ def test_full_journey(live, app):
 
     rel = live.ok("POST", "/relationships", STUDENT, {"mentor_id": MENTOR[1], "message": "Hi!"}, status=201)
     assert rel["match_score"] == 80
-    assert live.ok("GET", "/matches", STUDENT) == []  # already related
+    assert live.ok("GET", "/matches", STUDENT)["matches"] == []  # already related
     rel = live.ok("POST", f"/relationships/{rel['id']}/accept", MENTOR, {"reason": "Welcome"})
     assert rel["status"] == "active"
 
@@ -38,7 +38,7 @@ def test_full_journey(live, app):
     ended = live.ok("POST", f"/relationships/{rel['id']}/end", STUDENT, {"reason": "Got the job"})
     assert ended["status"] == "ended" and ended["ended_by"] == {"role": "student", "id": 21}
 
-    log = live.ok("GET", f"/relationships/{rel['id']}/activities", MENTOR)
+    log = live.ok("GET", f"/relationships/{rel['id']}/activities", MENTOR)["activities"]
     assert [(a["kind"], a["actor"]["role"]) for a in log] == [
         ("relationship_requested", "student"),
         ("relationship_accepted", "mentor"),
@@ -52,7 +52,7 @@ def test_full_journey(live, app):
     assert log[4]["details"]["changes"]["status"] == {"before": "not_started", "after": "completed"}
     assert log[-1]["details"] == {"status": {"before": "active", "after": "ended"}, "reason": "Got the job"}
     # Ended: still readable by members, but frozen.
-    assert len(live.ok("GET", f"/relationships/{rel['id']}/goals", STUDENT)) == 2
+    assert len(live.ok("GET", f"/relationships/{rel['id']}/goals", STUDENT)["goals"]) == 2
     code, body = live.call("PATCH", f"/goals/{g1['id']}", STUDENT, {"progress": 50})
     assert (code, body["error"]["code"]) == (409, "relationship_not_active")
 

@@ -162,10 +162,18 @@ def test_listing_and_filters(api):
     first = api.pending()
     second = api.pending(student=OTHER_STUDENT)
     api.ok(api.post(f"/relationships/{second['id']}/decline", MENTOR))
-    assert [r["id"] for r in api.ok(api.get("/relationships", MENTOR))] == [second["id"], first["id"]]
-    assert [r["id"] for r in api.ok(api.get("/relationships?status=pending", MENTOR))] == [first["id"]]
-    assert [r["id"] for r in api.ok(api.get("/relationships", STUDENT))] == [first["id"]]
-    assert api.ok(api.get("/relationships", OTHER_MENTOR)) == []
-    assert [r["id"] for r in api.ok(api.get("/relationships", ADMIN))] == [second["id"], first["id"]]
-    assert [r["id"] for r in api.ok(api.get(f"/relationships?student_id={OTHER_STUDENT[1]}", ADMIN))] == [second["id"]]
-    assert [r["id"] for r in api.ok(api.get(f"/relationships?before={second['id']}&limit=1", ADMIN))] == [first["id"]]
+    assert [r["id"] for r in api.items("/relationships", MENTOR)] == [second["id"], first["id"]]
+    assert [r["id"] for r in api.items("/relationships?status=pending", MENTOR)] == [first["id"]]
+    assert [r["id"] for r in api.items("/relationships", STUDENT)] == [first["id"]]
+    assert api.items("/relationships", OTHER_MENTOR) == []
+    assert [r["id"] for r in api.items("/relationships", ADMIN)] == [second["id"], first["id"]]
+    assert [r["id"] for r in api.items(f"/relationships?student_id={OTHER_STUDENT[1]}", ADMIN)] == [second["id"]]
+    assert [r["id"] for r in api.items(f"/relationships?before={second['id']}&limit=1", ADMIN)] == [first["id"]]
+
+
+def test_listing_pages_with_next_before(api):
+    ids = [api.pending(student=("student", 30 + i))["id"] for i in range(3)]
+    page = api.ok(api.get("/relationships?limit=2", MENTOR))
+    assert [r["id"] for r in page["relationships"]] == ids[:0:-1] and page["next_before"] == ids[1]
+    last = api.ok(api.get(f"/relationships?limit=2&before={page['next_before']}", MENTOR))
+    assert [r["id"] for r in last["relationships"]] == [ids[0]] and last["next_before"] is None

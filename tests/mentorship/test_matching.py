@@ -41,11 +41,11 @@ def test_student_sees_accepting_mentors_with_capacity_best_first(api):
     api.profile(("mentor", 13), skills=["python"], sectors=["tech"], languages=["en"])  # 100
     api.profile(("mentor", 14), accepting=False)
     api.profile(("mentor", 15), max_mentees=0)
-    matches = api.ok(api.get("/matches", STUDENT))
+    matches = api.items("/matches", STUDENT)
     assert [(m["id"], m["score"]) for m in matches] == [(13, 100), (11, 40), (12, 40)]
-    assert [m["id"] for m in api.ok(api.get("/matches?limit=1", STUDENT))] == [13]
+    assert [m["id"] for m in api.items("/matches?limit=1", STUDENT)] == [13]
     api.request(mentor=("mentor", 13))
-    assert [m["id"] for m in api.ok(api.get("/matches", STUDENT))] == [11, 12]
+    assert [m["id"] for m in api.items("/matches", STUDENT)] == [11, 12]
 
 
 def test_full_mentors_drop_out(api):
@@ -53,9 +53,9 @@ def test_full_mentors_drop_out(api):
     api.needs(OTHER_STUDENT)
     api.profile(max_mentees=1)
     rel = api.request(student=OTHER_STUDENT)
-    assert [m["id"] for m in api.ok(api.get("/matches", STUDENT))] == [MENTOR[1]]
+    assert [m["id"] for m in api.items("/matches", STUDENT)] == [MENTOR[1]]
     api.ok(api.post(f"/relationships/{rel['id']}/accept", MENTOR))
-    assert api.ok(api.get("/matches", STUDENT)) == []
+    assert api.items("/matches", STUDENT) == []
 
 
 def test_mentor_sees_students_without_an_active_mentor(api):
@@ -65,14 +65,14 @@ def test_mentor_sees_students_without_an_active_mentor(api):
     api.needs(STUDENT, skills=["python"], **empty)
     api.needs(OTHER_STUDENT, skills=["go"], **empty)
     api.needs(("student", 23), skills=["python"], **empty)
-    matches = api.ok(api.get("/matches", MENTOR))
+    matches = api.items("/matches", MENTOR)
     assert [(m["role"], m["id"], m["score"]) for m in matches] == [
         ("student", 21, 40), ("student", 23, 40), ("student", 22, 0),
     ]
     rel = api.request(student=("student", 23), mentor=OTHER_MENTOR)
     api.ok(api.post(f"/relationships/{rel['id']}/accept", OTHER_MENTOR))  # 23 now has a mentor
     api.offer(student=OTHER_STUDENT)  # 22 has a pending offer from this mentor
-    assert [m["id"] for m in api.ok(api.get("/matches", MENTOR))] == [21]
+    assert [m["id"] for m in api.items("/matches", MENTOR)] == [21]
 
 
 def test_score_is_stored_at_request_time(api):
