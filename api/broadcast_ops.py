@@ -66,12 +66,12 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> tuple[
     recipients = [p for p in known_principals(AUDIENCE_ROLES[audience]) if p != sender]
     conversation = Conversation(type="broadcast", title=title, owner_role=sender.role, owner_id=sender.id)
     db.session.add(conversation)
-    db.session.flush([conversation])
+    db.session.flush()
     add_participants(conversation, [sender])
     message = Message(conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
                       reply_count=0)
     db.session.add(message)
-    db.session.flush([message])
+    db.session.flush()
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     room_event(conversation, "message:created", message_dict(message))
     data = {"conversation_id": conversation.id, "message_id": message.id, "audience": audience}

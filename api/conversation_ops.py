@@ -38,7 +38,7 @@ def conversation_summary(conversation: Conversation, members: list[Principal]) -
 def add_participants(conversation: Conversation, members: list[Principal]) -> list[Participant]:
     rows = [Participant(conversation_id=conversation.id, role=m.role, principal_id=m.id) for m in members]
     db.session.add_all(rows)
-    db.session.flush(rows)
+    db.session.flush()
     return rows
 
 
@@ -58,7 +58,7 @@ def open_mentorship_conversation(relationship: Relationship) -> Conversation:
         return existing
     conversation = Conversation(type="mentorship", relationship_id=relationship.id, title=None)
     db.session.add(conversation)
-    db.session.flush([conversation])
+    db.session.flush()
     members = [Principal("mentor", relationship.mentor_id), Principal("student", relationship.student_id)]
     add_participants(conversation, members)
     announce_conversation(conversation, members)
@@ -112,7 +112,7 @@ def open_direct(creator: Principal, people: list[dict]) -> tuple[Conversation, b
     try:
         conversation = Conversation(type="direct", direct_key=key)
         db.session.add(conversation)
-        db.session.flush([conversation])
+        db.session.flush()
     except IntegrityError:
         # Both of the pair opened it at once: the other request won.
         db.session.rollback()
@@ -130,7 +130,7 @@ def open_group(creator: Principal, title: str | None, people: list[dict]) -> Con
         raise Invalid("a group conversation needs a title", code="title_required", details={"title": ["required"]})
     conversation = Conversation(type="group", title=title, owner_role=creator.role, owner_id=creator.id)
     db.session.add(conversation)
-    db.session.flush([conversation])
+    db.session.flush()
     members = [creator, *_others(creator, people)]
     add_participants(conversation, members)
     announce_conversation(conversation, members)

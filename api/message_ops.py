@@ -87,7 +87,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     )
     try:
         db.session.add(message)
-        db.session.flush([message])
+        db.session.flush()
     except IntegrityError:
         # The same client_msg_id raced in from a retry: answer with the winner.
         db.session.rollback()

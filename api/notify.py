@@ -46,7 +46,7 @@ def notify(
         data=data,
     )
     db.session.add(row)
-    db.session.flush([row])
+    db.session.flush()
     record_event(
         db.session, rooms.personal(recipient), "notification:created", notification_dict(row), request_id=request_id()
     )

@@ -60,7 +60,7 @@ def record_event(
     """Add an event row to the current transaction; published after commit."""
     row = Event(room=room, type=type_, data=dumps(data), seq=seq, request_id=request_id)
     session.add(row)
-    session.flush([row])
+    session.flush()
     env = envelope(row)
     session.info.setdefault(OUTBOX_KEY, []).append(env)
     return env
