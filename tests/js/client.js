@@ -14,7 +14,8 @@ else clientOpts.auth = { token: opts.token, ...(opts.last_event_id != null ? { l
 if (opts.transports) clientOpts.transports = opts.transports;
 
 const socket = io(opts.url, clientOpts);
-socket.on("connect", () => out({ event: "connect", id: socket.id }));
+socket.on("connect", () => out({ event: "connect", id: socket.id, transport: socket.io.engine.transport.name }));
+socket.io.on("open", () => socket.io.engine.on("upgrade", (t) => out({ event: "upgrade", transport: t.name })));
 socket.on("connect_error", (err) => out({ event: "connect_error", message: err.message, data: err.data ?? null }));
 socket.on("disconnect", (reason) => out({ event: "disconnect", reason }));
 socket.onAny((name, payload) => out({ event: name, payload }));
