@@ -105,8 +105,13 @@ async def close_sockets(app: web.Application) -> None:
     take as final): clients see a transport close and reconnect elsewhere."""
     hub = app[HUB]
     await hub.presence.shutdown()
-    with suppress(Exception):
-        await hub.sio.eio.disconnect()
+    eio = hub.sio.eio
+    # abort: no Engine.IO CLOSE packet, which python-socketio clients also take as final.
+    for eio_socket in list(eio.sockets.values()):
+        with suppress(Exception):
+            await eio_socket.close(wait=False, abort=True, reason=eio.reason.SERVER_DISCONNECT)
+            await eio_socket.queue.put(None)  # ends its writer, which closes the WebSocket
+    eio.sockets.clear()
     await hub.sio.shutdown()
 
 
