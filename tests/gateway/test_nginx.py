@@ -107,11 +107,11 @@ def test_js_client_starts_on_polling_and_upgrades_to_websocket(stack, token):
 
 
 async def _client_from(source: str, url: str, token: str, events: list):
-    """A polling-only python-socketio client bound to a loopback source address."""
+    """A python-socketio client bound to a loopback source address."""
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0)))
     client = socketio.AsyncClient(reconnection=False, http_session=session)
     client.on("message:created", lambda data: events.append(data))
-    await client.connect(url, auth={"token": token}, transports=["polling"], wait_timeout=10)
+    await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
     return client, session
 
 
@@ -124,7 +124,7 @@ def test_clients_pinned_to_different_gateways_each_get_an_event_once(stack, api,
     cid = api.group(1, [MENTOR, STUDENT])
 
     async def scenario():
-        pinned, received = {}, {}
+        pinned, received, extra = {}, {}, []
         # Walk source addresses until one client sits on each gateway (bounded).
         for n in range(2, 40):
             if len(pinned) == 2:
@@ -135,8 +135,7 @@ def test_clients_pinned_to_different_gateways_each_get_an_event_once(stack, api,
             after = (_connected(first), _connected(second))
             where = 0 if after[0] > before[0] else 1
             if where in pinned:
-                await client.disconnect()
-                await session.close()
+                extra.append((client, session))
                 continue
             pinned[where] = (client, session)
             received[where] = events
@@ -146,7 +145,7 @@ def test_clients_pinned_to_different_gateways_each_get_an_event_once(stack, api,
         await asyncio.sleep(0.5)  # room for a duplicate to show up
         for events in received.values():
             assert [e["data"]["id"] for e in events] == [sent["id"]]
-        for client, session in pinned.values():
+        for client, session in [*pinned.values(), *extra]:
             await client.disconnect()
             await session.close()
 

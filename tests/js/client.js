@@ -15,7 +15,10 @@ if (opts.transports) clientOpts.transports = opts.transports;
 
 const socket = io(opts.url, clientOpts);
 socket.on("connect", () => out({ event: "connect", id: socket.id, transport: socket.io.engine.transport.name }));
-socket.io.on("open", () => socket.io.engine.on("upgrade", (t) => out({ event: "upgrade", transport: t.name })));
+socket.io.on("open", () => {
+  out({ event: "open", transport: socket.io.engine.transport.name });
+  socket.io.engine.on("upgrade", (t) => out({ event: "upgrade", transport: t.name }));
+});
 socket.on("connect_error", (err) => out({ event: "connect_error", message: err.message, data: err.data ?? null }));
 socket.on("disconnect", (reason) => out({ event: "disconnect", reason }));
 socket.onAny((name, payload) => out({ event: name, payload }));
