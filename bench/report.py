@@ -25,7 +25,6 @@ ROWS = [
     ("rss_per_conn_1000", "RSS per idle connection at 1,000 sockets (KB)", "ours", "stock"),
     ("rss_per_conn_5000", "RSS per idle connection at 5,000 sockets (KB)", "ours", "stock"),
     ("rss_per_conn_500", "RSS per idle connection at 500 sockets (KB)", "ours", "stock"),
-    ("rss_per_conn_1000", "RSS per idle connection at 1,000 sockets (KB)", "ours", "stock"),
     ("connect_5000_s", "Time to connect 5,000 sockets (s)", "ours", "stock"),
     ("connect_1000_s", "Time to connect 1,000 sockets (s)", "ours", "stock"),
 ]
