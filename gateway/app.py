@@ -15,6 +15,7 @@ import socketio
 from aiohttp import web
 
 from gateway.connect import setup_connect
+from gateway.demo import setup_demo
 from gateway.fanout import Fanout
 from gateway.hub import Hub
 from gateway.presence import Presence
@@ -46,6 +47,8 @@ def setup_routes(app: web.Application, config: Config) -> None:
     app.router.add_get("/healthz", healthz)
     if config.gateway_metrics:
         app.router.add_get("/metrics", metrics)
+    if config.gateway_demo:
+        setup_demo(app)
 
 
 def setup_socketio(app: web.Application, config: Config) -> Hub:

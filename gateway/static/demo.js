@@ -68,6 +68,7 @@ async function openConversation(conversation) {
 async function loadConversations() {
   const page = await rest("GET", "/conversations?limit=50");
   const list = $("conversations");
+  const people = new Map();
   list.textContent = "";
   for (const conversation of page.items || page.conversations || page) {
     const li = document.createElement("li");
@@ -77,7 +78,12 @@ async function loadConversations() {
       (conversation.unread ? ` (${conversation.unread})` : "");
     li.onclick = () => openConversation(conversation);
     list.append(li);
+    (conversation.participants || []).forEach((p) => people.set(who(p), p));
   }
+  // Who is online now; later changes arrive as `presence` events.
+  state.socket.emit("presence:query", { principals: [...people.values()] }, (reply) => {
+    if (reply && reply.ok) reply.principals.forEach(onPresence);
+  });
 }
 
 function onEnvelope(name, envelope) {
@@ -88,7 +94,10 @@ function onEnvelope(name, envelope) {
   state.lastEventId = Math.max(state.lastEventId, envelope.id);
   logEvent(name, envelope);
   const data = envelope.data || {};
-  if (name === "message:created" && data.conversation_id === state.current) showMessage(data);
+  if (name === "message:created" && data.conversation_id === state.current) {
+    showMessage(data);
+    rest("POST", `/conversations/${state.current}/read`, { message_id: data.id }).catch(() => {});
+  }
   if (["message:created", "conversation:created", "participant:added"].includes(name)) loadConversations();
 }
 
