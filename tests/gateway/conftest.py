@@ -124,34 +124,48 @@ def config(base_config, redis_url, channel):
     return base_config.replace(redis_url=redis_url, events_channel=channel)
 
 
+def start_gateway(database_url: str, channel: str, redis_url: str | None, log_path: str, **overrides):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GATEWAY_", "REDIS_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url or "",
+        JWT_SECRET=TEST_SECRET,
+        EVENTS_SIGNING_SECRET=EVENTS_SECRET,
+        EVENTS_CHANNEL=channel,
+        GATEWAY_PORT=str(free_port()),
+        GATEWAY_PRESENCE_GRACE="0.5",
+        GATEWAY_TYPING_EXPIRY="1",
+        GATEWAY_SAFETY_INTERVAL="0.5",
+        CORS_ORIGINS="*",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update({key: str(value) for key, value in overrides.items()})
+    return GatewayProcess(env, log_path)
+
+
 @pytest.fixture
 def gateways(database_url, channel, redis_url, tmp_path):
     """start(**env) -> a running GatewayProcess; all stopped at the end."""
     started: list[GatewayProcess] = []
 
-    def start(redis: str | None = "default", **overrides) -> GatewayProcess:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("GATEWAY_", "REDIS_"))}
-        env.update(
-            DATABASE_URL=database_url,
-            REDIS_URL=(redis_url if redis == "default" else redis) or "",
-            JWT_SECRET=TEST_SECRET,
-            EVENTS_SIGNING_SECRET=EVENTS_SECRET,
-            EVENTS_CHANNEL=channel,
-            GATEWAY_PORT=str(free_port()),
-            GATEWAY_PRESENCE_GRACE="0.5",
-            GATEWAY_TYPING_EXPIRY="1",
-            GATEWAY_SAFETY_INTERVAL="0.5",
-            CORS_ORIGINS="*",
-            PYTHONUNBUFFERED="1",
-        )
-        env.update({key: str(value) for key, value in overrides.items()})
-        gateway = GatewayProcess(env, str(tmp_path / f"gateway-{len(started)}.log"))
+    def start(**overrides) -> GatewayProcess:
+        log_path = str(tmp_path / f"gateway-{len(started)}.log")
+        gateway = start_gateway(database_url, channel, redis_url, log_path, **overrides)
         started.append(gateway)
         return gateway.start()
 
     yield start
     for gateway in started:
         gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def module_gateway(database_url, tmp_path_factory):
+    """One gateway for a module of tests that publish nothing (e.g. refusals)."""
+    log_path = str(tmp_path_factory.mktemp("gateway") / "gateway.log")
+    gateway = start_gateway(database_url, f"rt:test:{uuid.uuid4().hex[:10]}", SHARED_REDIS, log_path).start()
+    yield gateway
+    gateway.stop()
 
 
 @pytest.fixture

@@ -48,7 +48,9 @@ def gateway(gateways):
 
 
 @pytest.mark.parametrize("bad_token,code", REFUSALS, ids=[code for _, code in REFUSALS])
-def test_each_refusal_reaches_the_client_as_connect_error_with_its_code(gateway, bad_token, code):
+def test_each_refusal_reaches_the_client_as_connect_error_with_its_code(module_gateway, bad_token, code):
+    gateway = module_gateway
+
     async def scenario():
         client = Sock(gateway.url)
         auth = {"token": bad_token} if bad_token else None
@@ -62,7 +64,9 @@ def test_each_refusal_reaches_the_client_as_connect_error_with_its_code(gateway,
     run(scenario())
 
 
-def test_a_bad_last_event_id_is_refused(gateway, token):
+def test_a_bad_last_event_id_is_refused(module_gateway, token):
+    gateway = module_gateway
+
     async def scenario():
         client = Sock(gateway.url)
         with pytest.raises(socketio.exceptions.ConnectionError):
