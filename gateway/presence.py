@@ -194,9 +194,9 @@ class Presence:
         asked = [principal_of(x) for x in raw]
         if any(p is None for p in asked):
             return {"ok": False, "error": "bad_request", "message": "each principal is {role, id}"}
-        allowed = await self.hub.db(eventlog.related_principals, state.principal, set(asked))
-        ordered = [p for p in dict.fromkeys(asked) if p in allowed]
         try:
+            allowed = await self.hub.db(eventlog.related_principals, state.principal, set(asked))
+            ordered = [p for p in dict.fromkeys(asked) if p in allowed]
             states = await self.store.state(ordered)
         except Exception:  # noqa: BLE001
             return {"ok": False, "error": "unavailable"}

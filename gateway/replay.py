@@ -8,9 +8,13 @@ what it missed, then live ones.
 """
 from __future__ import annotations
 
+import logging
+
 from gateway.hub import Hub
 from gateway.registry import SocketState
 from shared import eventlog
+
+log = logging.getLogger(__name__)
 
 
 async def replay_then_live(hub: Hub, state: SocketState, after: int | None) -> dict:
@@ -19,7 +23,11 @@ async def replay_then_live(hub: Hub, state: SocketState, after: int | None) -> d
     sent: set[int] = set()
     if after is not None:
         cap = hub.config.gateway_replay_cap
-        envelopes = await hub.db(eventlog.read_rooms_after, sorted(state.rooms), after, cap + 1)
+        try:
+            envelopes = await hub.db(eventlog.read_rooms_after, sorted(state.rooms), after, cap + 1)
+        except Exception:  # noqa: BLE001 - the log is unreachable: same answer as too much to replay
+            log.warning("replay for %s failed; asking for a resync", state.principal, exc_info=True)
+            envelopes = [None] * (cap + 1)
         if len(envelopes) > cap:
             # Too much to push through a socket: the client reloads over REST.
             await hub.sio.emit("resync", {"after": after}, to=state.sid)
