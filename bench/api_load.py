@@ -104,8 +104,8 @@ class Api:
             return resp.status, time.monotonic() - started
 
 
-async def paced_sends(api: Api, users: int, rate: int, secs: float, first_n: int) -> tuple[int, int, float]:
-    """POST at `rate`/s for `secs`; returns (ok, failed, achieved rate)."""
+async def paced_sends(api: Api, users: int, rate: int, secs: float, first_n: int) -> tuple[int, int, float, list]:
+    """POST at `rate`/s for `secs`; returns (ok, failed, achieved rate, HTTP latencies)."""
     count = int(rate * secs)
     started = time.monotonic()
     tasks = []
@@ -117,8 +117,8 @@ async def paced_sends(api: Api, users: int, rate: int, secs: float, first_n: int
         tasks.append(asyncio.ensure_future(api.send(i, i, f"bt={time.monotonic():.6f}|{first_n + k}~")))
     sent_secs = time.monotonic() - started
     results = await asyncio.gather(*tasks, return_exceptions=True)
-    ok = sum(1 for r in results if isinstance(r, tuple) and r[0] == 201)
-    return ok, count - ok, count / sent_secs
+    ok = [r[1] for r in results if isinstance(r, tuple) and r[0] == 201]
+    return len(ok), count - len(ok), count / sent_secs, ok
 
 
 async def closed_loop(call, secs: float) -> dict:
@@ -159,13 +159,14 @@ async def run(env: Env, cfg: dict, log) -> list[tuple[str, str, str]]:
             n = 0
             for rate in cfg["e2e_rates"]:
                 await client.call(cmd="reset")
-                ok, failed, achieved = await paced_sends(api, users, rate, cfg["e2e_secs"], n)
+                ok, failed, achieved, http = await paced_sends(api, users, rate, cfg["e2e_secs"], n)
                 n += int(rate * cfg["e2e_secs"])
                 got = await client.call(cmd="wait", expect=ok, timeout=15)
                 log(f"e2e {rate}/s: sent {achieved:.0f}/s, {ok} ok, {failed} failed; {got}")
                 rows.append((f"E2E POST -> socket at {rate}/s ({users} users): p50 / p95 / p99 / max ms",
                              f"{got['p50']} / {got['p95']} / {got['p99']} / {got['max']}",
-                             f"lost {got['lost']}, HTTP failures {failed}, offered {achieved:.0f}/s"))
+                             f"lost {got['lost']}, HTTP failures {failed}, offered {achieved:.0f}/s; "
+                             f"POST response p50 {pct(http, 0.5) or 0:.0f} / p99 {pct(http, 0.99) or 0:.0f} ms"))
             await client.call(cmd="close")
         send = await closed_loop(lambda k: api.send(1 + k % users, 1 + k % users, "load"), cfg["rest_secs"])
         listing = await closed_loop(lambda k: api.list_conversations(HEAVY_MENTOR), cfg["rest_secs"])
