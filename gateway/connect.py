@@ -63,7 +63,6 @@ async def _start(hub: Hub, state: SocketState, after: int | None) -> None:
         return
     async with state.lock:
         await replay_then_live(hub, state, after)
-    await hub.presence.socket_connected(state)
 
 
 def _expire_at(hub: Hub, sid: str, exp) -> asyncio.TimerHandle | None:
@@ -99,6 +98,9 @@ def setup_connect(hub: Hub) -> None:
         state.expiry = _expire_at(hub, sid, claims.get("exp"))
         hub.metrics.connections += 1
         hub.spawn(_start(hub, state, after))
+        # Marked at once (not after the replay), so a tab opened just before
+        # another one closes keeps the principal online.
+        await hub.presence.socket_connected(state)
 
     @sio.event
     async def disconnect(sid, reason=None):
