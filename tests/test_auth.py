@@ -12,25 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from api import create_app
-from tests.conftest import TEST_SECRET
-
-
-def _claims(**overrides):
-    now = int(time.time())
-    claims = {"sub": "12", "role": "student", "iat": now, "exp": now + 600}
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
-def _hs(claims, secret=TEST_SECRET, alg="HS256"):
-    return jwt.encode(claims, secret, algorithm=alg)
-
-
-def _unsigned(claims):
-    def b64(obj):
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+from tests.jwt_forge import claims as _claims
+from tests.jwt_forge import hs as _hs
+from tests.jwt_forge import unsigned as _unsigned
 
 
 def _get_me(live_server, http, token):

@@ -3,29 +3,14 @@ from __future__ import annotations
 
 import time
 
-import jwt
 import pytest
 import requests
 import socketio
 
-from tests.conftest import TEST_SECRET
 from tests.gateway.helpers import Sock, eventually, run
-
-
-def _claims(**overrides):
-    now = int(time.time())
-    claims = {"sub": "12", "role": "student", "iat": now, "exp": now + 600}
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
-
-
-def _hs(claims, secret=TEST_SECRET, alg="HS256"):
-    return jwt.encode(claims, secret, algorithm=alg)
-
-
-def _unsigned(claims):
-    return jwt.encode(claims, None, algorithm="none")
-
+from tests.jwt_forge import claims as _claims
+from tests.jwt_forge import hs as _hs
+from tests.jwt_forge import unsigned as _unsigned
 
 REFUSALS = [
     (None, "token_missing"),
