@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.connect import setup_connect
 from gateway.demo import setup_demo
 from gateway.fanout import Fanout
+from gateway.fastemit import FastEmitter
 from gateway.hub import Hub
 from gateway.presence import Presence
 from gateway.relay import Relay
@@ -39,6 +40,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text: sockets, events relayed/replayed/dropped, Redis reconnects."""
     hub = request.app[HUB]
+    hub.metrics.deliveries_direct, hub.metrics.deliveries_queued = hub.fast.direct, hub.fast.queued
     subscribed = hub.relay.subscribed if hub.redis is not None else None
     return web.Response(text=hub.metrics.render(len(hub.registry), subscribed), content_type="text/plain")
 
@@ -59,6 +61,8 @@ def setup_socketio(app: web.Application, config: Config) -> Hub:
         ping_timeout=config.gateway_ping_timeout,
     )
     hub = Hub(config, sio)
+    hub.fast = FastEmitter(sio, compression=config.gateway_ws_compression)
+    hub.fast.install()
     hub.relay = Relay(hub)
     hub.fanout = Fanout(hub)
     hub.typing = Typing(hub)

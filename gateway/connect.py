@@ -50,11 +50,13 @@ def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErro
 async def _when_connected(hub: Hub, sid: str, timeout: float = 5.0) -> bool:
     """The CONNECT packet goes out after the handler returns: wait for it, so
     nothing is emitted to the socket before the client knows it is in."""
-    deadline = time.monotonic() + timeout
+    deadline, delay = time.monotonic() + timeout, 0.0
     while not hub.sio.manager.is_connected(sid, NAMESPACE):
         if sid not in hub.registry.sockets or time.monotonic() > deadline:
             return False
-        await asyncio.sleep(0.002)
+        # Usually one turn of the loop; back off so a connect storm is not a busy poll.
+        await asyncio.sleep(delay)
+        delay = min(0.05, delay * 2 or 0.001)
     return True
 
 
@@ -70,7 +72,11 @@ def _expire_at(hub: Hub, sid: str, exp) -> asyncio.TimerHandle | None:
         return None
     delay = max(0.0, float(exp) - time.time())
     loop = asyncio.get_running_loop()
-    return loop.call_later(delay, lambda: hub.spawn(hub.sio.disconnect(sid)))
+    return loop.call_later(delay, _expired, hub, sid)
+
+
+def _expired(hub: Hub, sid: str) -> None:
+    hub.spawn(hub.sio.disconnect(sid))
 
 
 def setup_connect(hub: Hub) -> None:

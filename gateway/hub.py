@@ -29,6 +29,7 @@ class Hub:
         self.engine: Engine | None = None
         self.redis: Any = None  # redis.asyncio.Redis when REDIS_URL is set
         # Set by their setup_* helpers in gateway.app.
+        self.fast: Any = None  # gateway.fastemit.FastEmitter: live room deliveries
         self.relay: Any = None
         self.fanout: Any = None
         self.typing: Any = None

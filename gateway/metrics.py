@@ -11,6 +11,8 @@ _HELP = {
     "connections": "Socket.IO connections accepted",
     "connections_refused": "Socket.IO connections refused (bad token, database down)",
     "events_relayed": "Event envelopes emitted to rooms (live)",
+    "deliveries_direct": "Live deliveries written straight to an idle websocket (gateway.fastemit)",
+    "deliveries_queued": "Live deliveries sent through python-engineio's queue (polling, busy or compressed socket)",
     "events_replayed": "Event envelopes replayed to one socket from the log",
     "events_dropped_bad_signature": "Redis channel messages dropped: unsigned, forged or malformed",
     "events_from_log": "Envelopes the log reader delivered that Redis had not (polling, catch-up, lost publish)",
@@ -25,6 +27,8 @@ class Metrics:
     connections: int = 0
     connections_refused: int = 0
     events_relayed: int = 0
+    deliveries_direct: int = 0
+    deliveries_queued: int = 0
     events_replayed: int = 0
     events_dropped_bad_signature: int = 0
     events_from_log: int = 0

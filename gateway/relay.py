@@ -61,7 +61,8 @@ class Relay:
             self.replayed.popitem(last=False)
 
     async def deliver(self, envelopes: list[dict], from_log: bool = False) -> int:
-        """Emit each new envelope once to its room (encoded once per room)."""
+        """Emit each new envelope once to its room: encoded and framed once,
+        written to each idle websocket directly (`gateway.fastemit`)."""
         sent = 0
         async with self._lock:
             for env in envelopes:
@@ -73,7 +74,7 @@ class Relay:
                 membership.follow(self.hub.registry, env)
                 self.hub.registry.buffer(env)
                 skip = self.replayed.pop(event_id, ([], 0))[0] if self.replayed else None
-                await self.hub.sio.emit(type_, env, to=room, skip_sid=skip or None)
+                await self.hub.fast.emit(type_, env, room, skip_sid=skip)
                 sent += 1
         self.hub.metrics.events_relayed += sent
         if from_log:

@@ -47,7 +47,7 @@ async def replay_then_live(hub: Hub, state: SocketState, after: int | None) -> d
 
 async def _flush_and_go_live(hub: Hub, state: SocketState, skip: set[int], last_id: int | None) -> None:
     while state.buffer and not state.overflowed:
-        batch, state.buffer = state.buffer, []
+        batch, state.buffer = state.buffer, ()
         for env in batch:
             if env.get("id") in skip or env["room"] not in state.rooms:
                 continue

@@ -91,6 +91,8 @@ class Config:
     gateway_presence_ttl: float = 30.0
     gateway_metrics: bool = True
     gateway_demo: bool = False
+    # permessage-deflate on gateway websockets (off: frames are shared, see gateway/fastemit.py).
+    gateway_ws_compression: bool = False
     api_port: int = 5000
     gateway_port: int = 8000
     max_body_bytes: int = 1_000_000
@@ -216,6 +218,7 @@ class Config:
             gateway_presence_grace=_float(env, "GATEWAY_PRESENCE_GRACE", 5.0),
             gateway_presence_ttl=_float(env, "GATEWAY_PRESENCE_TTL", 30.0, minimum=1.0),
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
+            gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
             # The demo page is for development: on by default only on the embedded SQLite setup.
             gateway_demo=env.get("GATEWAY_DEMO", "1" if not production_db else "0").lower() in ("1", "true", "yes"),
             api_port=_port(env, "API_PORT", 5000),
