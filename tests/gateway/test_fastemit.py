@@ -18,7 +18,7 @@ import socketio
 from aiohttp import web
 
 from gateway.fastemit import FastEmitter, ws_frame
-from tests.gateway.helpers import eventually, run
+from tests.gateway.helpers import Sock, eventually, run
 
 TIMEOUT = 10
 
@@ -318,3 +318,28 @@ def test_a_driver_without_the_expected_attributes_still_delivers():
             assert (server.fast.direct, server.fast.queued) == (0, 1)
 
     run(scenario())
+
+
+def test_the_gateway_relays_through_the_fast_path(gateways, api, token):
+    """End to end: websocket clients get live events written directly, a
+    polling client through the library's queue, both in order."""
+    gateway = gateways(GATEWAY_PING_INTERVAL="1", GATEWAY_PING_TIMEOUT="3")  # a quick polling disconnect
+    cid = api.group(1, [("mentor", 21), ("student", 31), ("student", 32)])
+
+    async def scenario():
+        ws = await Sock(gateway.url).connect(token("mentor", 21))
+        polling = await Sock(gateway.url).connect(token("student", 32), transports=["polling"])
+        try:
+            for i in range(5):
+                await api.a("send", ("student", 31), cid, f"m{i} é😀")
+            for sock in (ws, polling):
+                await sock.wait_for(lambda c: len(c.bodies()) == 5, what="5 messages")
+                assert sock.bodies() == [f"m{i} é😀" for i in range(5)]
+        finally:
+            await ws.close()
+            await polling.close()
+
+    run(scenario())
+    metrics = gateway.metrics()
+    assert metrics["gateway_deliveries_direct_total"] >= 1
+    assert metrics["gateway_deliveries_queued_total"] >= 5
