@@ -1,6 +1,6 @@
 """Profile a server under one benchmark scenario with py-spy.
 
-`python -m bench.profile --kind ours --scenario fanout` (with DATABASE_URL set,
+`python -m bench.profile --kind ours --scenario fanout` (or relay, connections; with DATABASE_URL set,
 e.g. from inside `bench/run`'s environment) starts the server, samples it
 with `py-spy record --format raw` while the scenario runs, and prints the
 functions with the most samples, by self time and inclusive time.
@@ -61,6 +61,8 @@ async def main_async(args) -> None:
         await asyncio.sleep(1.0)
         if args.scenario == "fanout":
             figures = await scenarios.fanout(env, target, 1000, args.burst, 5, 2)
+        elif args.scenario == "connections":
+            figures = await scenarios.connections(env, target, 1000, args.sockets)
         else:
             figures = await scenarios.relay(env, target, 1000, [args.rate], 5)
         spy.send_signal(signal.SIGINT)
@@ -72,9 +74,10 @@ async def main_async(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument("--kind", choices=("stock", "ours"), default="ours")
-    parser.add_argument("--scenario", choices=("fanout", "relay"), default="fanout")
+    parser.add_argument("--scenario", choices=("fanout", "relay", "connections"), default="fanout")
     parser.add_argument("--burst", type=int, default=150)
     parser.add_argument("--rate", type=int, default=2000)
+    parser.add_argument("--sockets", type=int, default=5000, help="connections scenario: sockets in all")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--logdir", default="/tmp/bench-profile")

@@ -14,7 +14,6 @@ def main() -> None:
     config = load_or_exit()
     logging.basicConfig(level=logging.DEBUG if config.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is optional
@@ -23,8 +22,9 @@ def main() -> None:
     loop = uvloop.new_event_loop() if uvloop else asyncio.new_event_loop()
     # run_app handles SIGTERM/SIGINT: stop accepting, run on_shutdown (close
     # every socket so clients reconnect elsewhere), then the cleanup contexts.
+    # access_log=None: no access logger object per connection (aiohttp.access was silenced anyway).
     web.run_app(init_app(config), host=config.gateway_host, port=config.gateway_port, loop=loop,
-                shutdown_timeout=5, print=lambda line: logging.getLogger("gateway").info(line))
+                shutdown_timeout=5, access_log=None, print=lambda line: logging.getLogger("gateway").info(line))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 The token is verified by the same `shared.auth` as the API; a refusal reaches
 the client as `connect_error` with `data = {"message", "code"}`. Rooms come
-from the verified principal and one query for its conversations; nothing a
-client sends ever names a room.
+from the verified principal and a query for its conversations, shared by the
+sockets connecting at the same moment (`gateway.lookup`); nothing a client
+sends ever names a room.
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import time
 import socketio
 
 from gateway.hub import Hub
+from gateway.lookup import RoomLookup
 from gateway.registry import NAMESPACE, SocketState
 from gateway.replay import replay_then_live
-from shared import eventlog, rooms
+from shared import rooms
 from shared.auth import AuthError, bearer_token, verify_token
 
 log = logging.getLogger(__name__)
@@ -63,24 +65,14 @@ async def _when_connected(hub: Hub, sid: str, timeout: float = 5.0) -> bool:
 async def _start(hub: Hub, state: SocketState, after: int | None) -> None:
     if not await _when_connected(hub, state.sid):
         return
-    async with state.lock:
+    async with state.locked():
         await replay_then_live(hub, state, after)
-
-
-def _expire_at(hub: Hub, sid: str, exp) -> asyncio.TimerHandle | None:
-    if not isinstance(exp, (int, float)):
-        return None
-    delay = max(0.0, float(exp) - time.time())
-    loop = asyncio.get_running_loop()
-    return loop.call_later(delay, _expired, hub, sid)
-
-
-def _expired(hub: Hub, sid: str) -> None:
-    hub.spawn(hub.sio.disconnect(sid))
 
 
 def setup_connect(hub: Hub) -> None:
     sio = hub.sio
+    lookup = hub.lookup = RoomLookup(hub)
+    hub.registry.on_expired = lambda sid: hub.spawn(sio.disconnect(sid))
 
     @sio.event
     async def connect(sid, environ, auth):
@@ -92,16 +84,17 @@ def setup_connect(hub: Hub) -> None:
             raise refuse(exc.code, exc.message) from None
         # Registered (pending) before the query, so membership changes relayed
         # meanwhile are recorded and re-applied on top of its answer.
-        state = SocketState(sid=sid, principal=principal, rooms=set(rooms.base_rooms(principal)))
+        state = SocketState(sid=sid, principal=principal, rooms=rooms.base_rooms(principal))
         hub.registry.add(state)
         try:
-            hub.registry.set_rooms(state, await hub.db(eventlog.principal_rooms, principal))
+            # Batched with the other connects of this moment (gateway.lookup).
+            hub.registry.set_rooms(state, await lookup.rooms_of(principal))
         except Exception:  # noqa: BLE001 - the database is down: refuse, the client retries
             log.warning("room lookup failed for %s", principal, exc_info=True)
             hub.registry.remove(sid)
             hub.metrics.connections_refused += 1
             raise refuse("unavailable", "the service is unavailable, try again") from None
-        state.expiry = _expire_at(hub, sid, claims.get("exp"))
+        hub.registry.expire_at(state, claims.get("exp"))
         hub.metrics.connections += 1
         hub.spawn(_start(hub, state, after))
         # Marked at once (not after the replay), so a tab opened just before
@@ -127,7 +120,7 @@ def setup_connect(hub: Hub) -> None:
             return {"ok": False, "error": exc.code, "message": exc.message}
         if after is None:
             return {"ok": False, "error": "bad_request", "message": "last_event_id is required"}
-        async with state.lock:
+        async with state.locked():
             hub.registry.go_pending(state)
             result = await replay_then_live(hub, state, after)
         return {"ok": True, **result}

@@ -79,10 +79,15 @@ def _entry(eio_socket: Any, ws: Any) -> tuple | None:
 
 
 def _driver(base: type, sockets: dict, compression: bool, own_call: bool) -> type:
+    inline = own_call and not compression
+
     class TrackedWebSocket(base):
         """The driver's websocket, remembering each connection while it lives."""
 
         def __init__(self, handler, server):
+            if inline:  # tracked in __call__: no closure kept per connection
+                super().__init__(handler, server)
+                return
             eio_socket = getattr(handler, "__self__", None)
 
             async def tracked(ws):
@@ -98,14 +103,22 @@ def _driver(base: type, sockets: dict, compression: bool, own_call: bool) -> typ
             super().__init__(tracked, server)
 
         async def __call__(self, environ):
-            if compression or not own_call:
+            if not inline:
                 return await super().__call__(environ)
             # The base driver's __call__ (python-engineio 4.x), with deflate off.
             request = environ["aiohttp.request"]
             self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
             await self._sock.prepare(request)
             self.environ = environ
-            await self.handler(self)
+            eio_socket = getattr(self.handler, "__self__", None)
+            entry = _entry(eio_socket, self)
+            if entry is not None:
+                sockets[eio_socket.sid] = entry
+            try:
+                await self.handler(self)
+            finally:
+                if entry is not None and sockets.get(eio_socket.sid) is entry:
+                    del sockets[eio_socket.sid]
             return self._sock
 
     return TrackedWebSocket

@@ -34,6 +34,7 @@ class Hub:
         self.fanout: Any = None
         self.typing: Any = None
         self.presence: Any = None
+        self.lookup: Any = None  # gateway.lookup.RoomLookup: rooms at connect
         self._tasks: set[asyncio.Task] = set()
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:

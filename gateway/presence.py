@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 
+from gateway.batch import Coalescer
 from gateway.hub import Hub
 from gateway.membership import principal_of
 from gateway.registry import SocketState
@@ -30,10 +31,13 @@ class MemoryStore:
         self.online: dict[Principal, dict[str, float]] = {}
         self.seen: dict[Principal, str] = {}
 
-    async def mark(self, p: Principal, gateway: str, ttl: float) -> bool:
-        now, entries = time.time(), self.online.setdefault(p, {})
-        elsewhere = any(g != gateway and exp > now for g, exp in entries.items())
-        entries[gateway] = now + ttl
+    async def mark(self, principals: list[Principal], gateway: str, ttl: float) -> dict[Principal, bool]:
+        """Mark each online here; whether another gateway holds it too."""
+        now, elsewhere = time.time(), {}
+        for p in principals:
+            entries = self.online.setdefault(p, {})
+            elsewhere[p] = any(g != gateway and exp > now for g, exp in entries.items())
+            entries[gateway] = now + ttl
         return elsewhere
 
     async def unmark(self, p: Principal, gateway: str) -> bool:
@@ -60,15 +64,18 @@ class RedisStore:
     def _key(self, kind: str, p: Principal) -> str:
         return f"{self.prefix}{kind}:{p.role}:{p.id}"
 
-    async def mark(self, p: Principal, gateway: str, ttl: float) -> bool:
-        key, now = self._key("presence", p), time.time()
+    async def mark(self, principals: list[Principal], gateway: str, ttl: float) -> dict[Principal, bool]:
+        now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", now)
-            pipe.zrange(key, 0, -1)
-            pipe.zadd(key, {gateway: now + ttl})
-            pipe.expire(key, int(ttl * 2) + 1)
-            _, members, _, _ = await pipe.execute()
-        return any(m.decode() != gateway for m in members)
+            for p in principals:
+                key = self._key("presence", p)
+                pipe.zremrangebyscore(key, "-inf", now)
+                pipe.zrange(key, 0, -1)
+                pipe.zadd(key, {gateway: now + ttl})
+                pipe.expire(key, int(ttl * 2) + 1)
+            results = await pipe.execute()
+        members = results[1::4]
+        return {p: any(m.decode() != gateway for m in found) for p, found in zip(principals, members, strict=True)}
 
     async def unmark(self, p: Principal, gateway: str) -> bool:
         key = self._key("presence", p)
@@ -114,6 +121,8 @@ class Presence:
         self.marked: set[Principal] = set()
         self.offline_timers: dict[Principal, asyncio.TimerHandle] = {}
         self.last_rooms: dict[Principal, set[str]] = {}
+        # Principals coming online at the same moment are marked in one pipeline.
+        self.marker: Coalescer[Principal, bool] = Coalescer(self._mark, spawn=hub.spawn)
         hub.fanout.on("presence", self.on_fanout)
         hub.sio.on("presence:query", self.on_query)
 
@@ -136,12 +145,15 @@ class Presence:
             return
         self.marked.add(p)
         try:
-            elsewhere = await self.store.mark(p, self.hub.id, self.ttl)
+            elsewhere = await self.marker.get(p)
         except Exception as exc:  # noqa: BLE001 - presence degrades, delivery does not
             log.warning("presence store unavailable: %s", exc)
             elsewhere = False
         if not elsewhere:
             await self._announce(p, True, isoformat_z(utcnow()), _conversation_rooms(state))
+
+    async def _mark(self, principals: list[Principal]) -> dict[Principal, bool]:
+        return await self.store.mark(principals, self.hub.id, self.ttl)
 
     async def socket_disconnected(self, state: SocketState) -> None:
         p = state.principal

@@ -9,6 +9,10 @@ live event can slip between the last buffered one and room membership.
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from contextlib import asynccontextmanager
+from typing import Callable, Iterable
 
 import socketio
 
@@ -20,39 +24,58 @@ BUFFER_LIMIT = 5000
 
 
 class SocketState:
-    """One socket of this process. Slots and lazily made lock and lists keep
-    an idle socket small (thousands per process)."""
+    """One socket of this process. Slots, a tuple of rooms and a lock made
+    only while a replay runs keep an idle socket small (thousands per process)."""
 
-    __slots__ = ("sid", "principal", "rooms", "live", "buffer", "overflowed", "changes", "_lock", "expiry",
-                 "typing_tokens", "typing_stamp")
+    __slots__ = ("sid", "principal", "rooms", "live", "buffer", "overflowed", "changes", "_lock", "_lock_users",
+                 "expires", "typing_tokens", "typing_stamp")
 
-    def __init__(self, sid: str, principal: Principal, rooms: set[str]):
-        self.sid, self.principal, self.rooms = sid, principal, rooms
+    def __init__(self, sid: str, principal: Principal, rooms: Iterable[str]):
+        self.sid, self.principal = sid, principal
+        # A tuple: a few bytes per room where a set costs 216 bytes even when small;
+        # membership changes are rare and rebuild it.
+        self.rooms: tuple[str, ...] = tuple(dict.fromkeys(rooms))
         self.live = False
         self.buffer: list[dict] | tuple = ()  # live envelopes held while pending (a list once any)
         self.overflowed = False
         # Membership changes seen while the connect query ran: re-applied on top of it.
         self.changes: list[tuple[str, str]] | None = None
         self._lock: asyncio.Lock | None = None
-        self.expiry: asyncio.TimerHandle | None = None
+        self._lock_users = 0
+        self.expires: int | None = None  # the token's exp, in `Registry.deadlines`
         self.typing_tokens = 0.0
         self.typing_stamp = 0.0
 
-    @property
-    def lock(self) -> asyncio.Lock:
-        """Serialises replays of this socket (connect, `sync`)."""
+    @asynccontextmanager
+    async def locked(self):
+        """Serialises replays of this socket (connect, `sync`). The lock exists
+        only while someone holds or waits for it: an idle socket keeps none."""
         if self._lock is None:
             self._lock = asyncio.Lock()
-        return self._lock
+        lock = self._lock
+        self._lock_users += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users -= 1
+            if not self._lock_users:
+                self._lock = None
 
 
 class Registry:
     def __init__(self, sio: socketio.AsyncServer):
         self.manager = sio.manager
         self.sockets: dict[str, SocketState] = {}
-        self.by_principal: dict[Principal, set[str]] = {}
+        # principal -> its sid, or a set of sids once it has several sockets
+        # (most have one: a set each would be 216 bytes per socket).
+        self.by_principal: dict[Principal, str | set[str]] = {}
         # Sockets not live yet: the only ones the relay buffers for.
         self.pending_states: set[SocketState] = set()
+        # Token expiry: exp second -> sids, one timer per second that has any,
+        # instead of a TimerHandle (and its context and libuv timer) per socket.
+        self.deadlines: dict[int, set[str]] = {}
+        self.on_expired: Callable[[str], None] | None = None
 
     def __len__(self) -> int:
         return len(self.sockets)
@@ -61,39 +84,82 @@ class Registry:
         self.sockets[state.sid] = state
         if not state.live:
             self.pending_states.add(state)
-        self.by_principal.setdefault(state.principal, set()).add(state.sid)
+        held = self.by_principal.get(state.principal)
+        if held is None:
+            self.by_principal[state.principal] = state.sid
+        elif isinstance(held, str):
+            self.by_principal[state.principal] = {held, state.sid}
+        else:
+            held.add(state.sid)
 
     def remove(self, sid: str) -> SocketState | None:
         state = self.sockets.pop(sid, None)
         if state is not None:
             self.pending_states.discard(state)
-            sids = self.by_principal.get(state.principal, set())
-            sids.discard(sid)
-            if not sids:
-                self.by_principal.pop(state.principal, None)
-            if state.expiry is not None:
-                state.expiry.cancel()
+            held = self.by_principal.get(state.principal)
+            if held == sid:
+                del self.by_principal[state.principal]
+            elif isinstance(held, set):
+                held.discard(sid)
+                if len(held) == 1:
+                    self.by_principal[state.principal] = next(iter(held))
+            self._forget_deadline(state)
         return state
 
     def get(self, sid: str) -> SocketState | None:
         return self.sockets.get(sid)
 
-    def of(self, principal: Principal) -> list[SocketState]:
-        return [self.sockets[sid] for sid in self.by_principal.get(principal, ())]
-
     def sids_of(self, principal: Principal) -> list[str]:
-        return list(self.by_principal.get(principal, ()))
+        held = self.by_principal.get(principal)
+        if held is None:
+            return []
+        return [held] if isinstance(held, str) else list(held)
+
+    def of(self, principal: Principal) -> list[SocketState]:
+        return [self.sockets[sid] for sid in self.sids_of(principal)]
+
+    # Token expiry.
+    def expire_at(self, state: SocketState, exp) -> None:
+        """Call `on_expired(sid)` once the token's `exp` (epoch seconds) has passed."""
+        if not isinstance(exp, (int, float)) or isinstance(exp, bool) or state.sid not in self.sockets:
+            return
+        self._forget_deadline(state)
+        second = math.ceil(exp)
+        sids = self.deadlines.get(second)
+        if sids is None:
+            sids = self.deadlines[second] = set()
+            loop = asyncio.get_running_loop()
+            loop.call_later(max(0.0, second - time.time()), self._deadline, second)
+        sids.add(state.sid)
+        state.expires = second
+
+    def _deadline(self, second: int) -> None:
+        for sid in self.deadlines.pop(second, ()):
+            state = self.sockets.get(sid)
+            if state is not None and state.expires == second:
+                state.expires = None
+                if self.on_expired is not None:
+                    self.on_expired(sid)
+
+    def _forget_deadline(self, state: SocketState) -> None:
+        if state.expires is not None:
+            sids = self.deadlines.get(state.expires)
+            if sids is not None:
+                sids.discard(state.sid)
+            state.expires = None
 
     # Room membership, applied to the Socket.IO manager only while live.
     def join(self, state: SocketState, room: str) -> None:
-        state.rooms.add(room)
+        if room not in state.rooms:
+            state.rooms += (room,)
         if state.live:
             self.manager.basic_enter_room(state.sid, NAMESPACE, room)
         else:
             self._change(state, "join", room)
 
     def leave(self, state: SocketState, room: str) -> None:
-        state.rooms.discard(room)
+        if room in state.rooms:
+            state.rooms = tuple(r for r in state.rooms if r != room)
         if state.live:
             self.manager.basic_leave_room(state.sid, NAMESPACE, room)
         else:
@@ -107,10 +173,13 @@ class Registry:
 
     def set_rooms(self, state: SocketState, rooms: list[str]) -> None:
         """The rooms from the connect query, plus changes relayed meanwhile."""
-        state.rooms = set(rooms)
+        found = dict.fromkeys(rooms)
         for op, room in state.changes or ():
-            (state.rooms.add if op == "join" else state.rooms.discard)(room)
-        state.changes = None
+            if op == "join":
+                found[room] = None
+            else:
+                found.pop(room, None)
+        state.rooms, state.changes = tuple(found), None
 
     def buffer(self, envelope: dict) -> None:
         for state in self.pending_states:
