@@ -19,6 +19,7 @@ from gateway.demo import setup_demo
 from gateway.fanout import Fanout
 from gateway.fastemit import FastEmitter
 from gateway.hub import Hub
+from gateway.lookup import lookup_engine
 from gateway.presence import Presence
 from gateway.relay import Relay
 from gateway.typing import Typing
@@ -41,6 +42,7 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus text: sockets, events relayed/replayed/dropped, Redis reconnects."""
     hub = request.app[HUB]
     hub.metrics.deliveries_direct, hub.metrics.deliveries_queued = hub.fast.direct, hub.fast.queued
+    hub.metrics.room_lookups = hub.lookup.batcher.batches
     subscribed = hub.relay.subscribed if hub.redis is not None else None
     return web.Response(text=hub.metrics.render(len(hub.registry), subscribed), content_type="text/plain")
 
@@ -77,8 +79,11 @@ def setup_socketio(app: web.Application, config: Config) -> Hub:
 async def database_ctx(app: web.Application):
     hub = app[HUB]
     hub.engine = make_engine(app[CONFIG].database_url)
+    hub.lookup.engine = lookup_engine(app[CONFIG].database_url)
     yield
     hub.engine.dispose()
+    if hub.lookup.engine is not None:
+        hub.lookup.engine.dispose()
 
 
 async def redis_ctx(app: web.Application):

@@ -19,6 +19,7 @@ _HELP = {
     "resyncs": "Replays over the cap answered with a resync",
     "redis_reconnects": "Times the Redis subscription was lost and established again",
     "typing_rate_limited": "Typing events dropped by the per-socket rate limit",
+    "room_lookups": "Room queries at connect (each answers every principal connecting at that moment)",
 }
 
 
@@ -35,6 +36,7 @@ class Metrics:
     resyncs: int = 0
     redis_reconnects: int = 0
     typing_rate_limited: int = 0
+    room_lookups: int = 0
 
     def render(self, sockets: int, redis_subscribed: bool | None) -> str:
         lines = [
