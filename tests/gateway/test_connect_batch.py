@@ -162,3 +162,33 @@ def test_the_batched_query_matches_the_per_principal_one(hub, api):
         batched = conversation_ids_of(conn, principals)
         for p in principals:
             assert batched[p] == eventlog.conversation_ids(conn, p)
+
+
+@pytest.mark.mysql
+def test_a_lookup_on_a_connection_the_server_dropped_is_retried(hub, api, database_url):
+    """The lookup engine has no pre-ping: a pooled connection the server
+    closed (wait_timeout, restart) fails once and the query runs again."""
+    from sqlalchemy import create_engine
+
+    from gateway.lookup import lookup_engine
+
+    _, expect = _groups(api)
+    student = Principal(*STUDENTS[0])
+    want = rooms.base_rooms(student) + [rooms.conversation(c) for c in sorted(expect[STUDENTS[0]])]
+
+    async def scenario():
+        lookup = RoomLookup(hub)
+        lookup.engine = lookup_engine(database_url)
+        try:
+            assert await lookup.rooms_of(student) == want  # one pooled connection now
+            with lookup.engine.connect() as conn:
+                victim = conn.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+            killer = create_engine(database_url)
+            with killer.connect() as conn:
+                conn.exec_driver_sql(f"KILL {int(victim)}")
+            killer.dispose()
+            assert await lookup.rooms_of(student) == want
+        finally:
+            lookup.engine.dispose()
+
+    run(scenario())
