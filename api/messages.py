@@ -30,8 +30,9 @@ def list_messages(args, conversation_id):
 def send_message(args, conversation_id):
     """Send a message; a retried `client_msg_id` returns the original with 200."""
     message, created = message_ops.send(conversation_id, current_principal(), args)
+    body = message_dict(message)  # before commit: after it, reading the row again costs a checkout and a SELECT
     db.session.commit()
-    return message_dict(message), 201 if created else 200
+    return body, 201 if created else 200
 
 
 @blp.route(MESSAGE, methods=["PATCH"])
@@ -40,9 +41,9 @@ def send_message(args, conversation_id):
 @blp.response(200)
 def edit_message(args, message_id):
     """Edit one's own message within the edit window."""
-    message = message_ops.edit(message_id, current_principal(), args["body"])
+    body = message_dict(message_ops.edit(message_id, current_principal(), args["body"]))
     db.session.commit()
-    return message_dict(message)
+    return body
 
 
 @blp.route(MESSAGE, methods=["DELETE"])
@@ -50,9 +51,9 @@ def edit_message(args, message_id):
 @blp.response(200)
 def delete_message(message_id):
     """Soft-delete a message (sender or admin); its body is gone from then on."""
-    message = message_ops.delete(message_id, current_principal())
+    body = message_dict(message_ops.delete(message_id, current_principal()))
     db.session.commit()
-    return message_dict(message)
+    return body
 
 
 @blp.route("/messages/search")
