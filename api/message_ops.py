@@ -118,7 +118,8 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
         parent.reply_count += 1
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     _advance_marker(me, message.id)
-    room_event(conversation, "message:created", message_dict(message))
+    # The events of a send wait for the commit and share one INSERT there.
+    room_event(conversation, "message:created", message_dict(message), flush=False)
     if peer is not None:
         _notify_peer(conversation, sender, peer, message)
     return message, True
@@ -146,6 +147,7 @@ def _notify_peer(conversation, sender: Principal, peer: Principal, message: Mess
     notify(
         peer, "message", f"New message from {sender.role} {sender.id}", link=f"/conversations/{conversation.id}",
         data={"conversation_id": conversation.id, "message_id": message.id, "sender": sender.as_dict()},
+        defer_event=True,
     )
 
 

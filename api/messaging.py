@@ -89,12 +89,12 @@ def lock_conversation(conversation_id: int) -> Conversation:
     ).scalar_one()
 
 
-def room_event(conversation: Conversation, type_: str, data: dict) -> dict:
+def room_event(conversation: Conversation, type_: str, data: dict, flush: bool = True) -> dict | None:
     """An event in `conversation:<id>` with the next seq; the row must be locked."""
     conversation.last_seq = (conversation.last_seq or 0) + 1
     return record_event(
         db.session, rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq,
-        request_id=request_id(),
+        request_id=request_id(), flush=flush,
     )
 
 

@@ -34,8 +34,13 @@ def notify(
     body: str | None = None,
     link: str | None = None,
     data: dict | None = None,
+    defer_event: bool = False,
 ) -> Notification:
-    """Create a notification for `recipient` and its `notification:created` event."""
+    """Create a notification for `recipient` and its `notification:created` event.
+
+    `defer_event`: the event row waits for the commit, to share one INSERT
+    with the transaction's other deferred events (`record_event(flush=False)`).
+    """
     row = Notification(
         recipient_role=recipient.role,
         recipient_id=recipient.id,
@@ -48,6 +53,7 @@ def notify(
     db.session.add(row)
     db.session.flush()
     record_event(
-        db.session, rooms.personal(recipient), "notification:created", notification_dict(row), request_id=request_id()
+        db.session, rooms.personal(recipient), "notification:created", notification_dict(row),
+        request_id=request_id(), flush=not defer_event,
     )
     return row

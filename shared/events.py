@@ -15,6 +15,7 @@ import json
 import logging
 from typing import Any, Iterable, Protocol
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shared.models import Event
@@ -22,6 +23,8 @@ from shared.timeutil import isoformat_z
 
 log = logging.getLogger(__name__)
 OUTBOX_KEY = "outbox"
+DEFERRED_KEY = "outbox_deferred"  # event rows recorded with flush=False, not in the session yet
+PENDING_KEY = "outbox_pending"  # event rows in the session, enveloped by the next flush
 CHANNEL_VERSION = 1
 
 
@@ -56,18 +59,47 @@ def record_event(
     data: dict,
     seq: int | None = None,
     request_id: str | None = None,
-) -> dict:
-    """Add an event row to the current transaction; published after commit."""
+    flush: bool = True,
+) -> dict | None:
+    """Add an event row to the current transaction; published after commit.
+
+    Returns its envelope. With `flush=False` the row joins the session only
+    at the next `record_event` that flushes or at commit, so the events of a
+    transaction can share one INSERT; its envelope is made then and None is
+    returned. Either way envelopes keep the order the events were recorded in.
+    """
     row = Event(room=room, type=type_, data=dumps(data), seq=seq, request_id=request_id)
-    session.add(row)
+    session.info.setdefault(DEFERRED_KEY, []).append(row)
+    if not flush:
+        return None
+    _add_deferred(session)
     session.flush()
-    env = envelope(row)
-    session.info.setdefault(OUTBOX_KEY, []).append(env)
-    return env
+    return session.info[OUTBOX_KEY][-1]
+
+
+def _add_deferred(session: Session) -> None:
+    rows = session.info.pop(DEFERRED_KEY, None)
+    if rows:
+        session.add_all(rows)
+        session.info.setdefault(PENDING_KEY, []).extend(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _add_deferred_before_commit(session: Session) -> None:
+    _add_deferred(session)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _envelopes_after_flush(session: Session, flush_context) -> None:
+    rows = session.info.pop(PENDING_KEY, None)
+    if rows:
+        session.info.setdefault(OUTBOX_KEY, []).extend(envelope(row) for row in rows)
 
 
 def take_outbox(session: Session) -> list[dict]:
     """Envelopes recorded in the transaction that just ended (and forget them)."""
+    session.info.pop(DEFERRED_KEY, None)
+    session.info.pop(PENDING_KEY, None)
     return session.info.pop(OUTBOX_KEY, [])
 
 
