@@ -11,7 +11,7 @@ import logging
 from typing import Awaitable, Callable
 
 from gateway.hub import Hub
-from shared.events import BadSignature, decode_channel_message, encode_channel_message
+from shared.events import encode_channel_message
 
 log = logging.getLogger(__name__)
 Handler = Callable[[dict], Awaitable[None]]
@@ -38,13 +38,7 @@ class Fanout:
         await self.dispatch(message)
 
     async def receive(self, raw: bytes) -> None:
-        try:
-            messages = decode_channel_message(raw, self.hub.config.events_signing_secret)
-        except BadSignature as exc:
-            self.hub.metrics.events_dropped_bad_signature += 1
-            log.warning("dropped an ephemeral channel message: %s", exc)
-            return
-        for message in messages:
+        for message in self.hub.verified(raw, "ephemeral"):
             await self.dispatch(message)
 
     async def dispatch(self, message: dict) -> None:

@@ -6,6 +6,7 @@ gateways can run in one process (tests) and shutdown has one place to look.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from typing import Any, Callable, TypeVar
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 from gateway.metrics import Metrics
 from gateway.registry import Registry
 from shared.config import Config
+from shared.events import BadSignature, decode_channel_message
 
 T = TypeVar("T")
 
@@ -36,6 +38,16 @@ class Hub:
         self.presence: Any = None
         self.lookup: Any = None  # gateway.lookup.RoomLookup: rooms at connect
         self._tasks: set[asyncio.Task] = set()
+
+    def verified(self, raw: bytes, channel: str) -> list[dict]:
+        """The envelopes of a signed channel message; unsigned or forged ones
+        are dropped and counted (an empty list)."""
+        try:
+            return decode_channel_message(raw, self.config.events_signing_secret)
+        except BadSignature as exc:
+            self.metrics.events_dropped_bad_signature += 1
+            logging.getLogger(__name__).warning("dropped a %s channel message: %s", channel, exc)
+            return []
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(connection, *args)` in a worker thread: the event loop never

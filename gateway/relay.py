@@ -17,7 +17,6 @@ from contextlib import suppress
 from gateway import membership
 from gateway.hub import Hub
 from gateway.logreader import LogReader
-from shared.events import BadSignature, decode_channel_message
 
 log = logging.getLogger(__name__)
 # Names Socket.IO clients treat specially: never emitted as events.
@@ -82,13 +81,9 @@ class Relay:
         return sent
 
     async def on_channel_message(self, raw: bytes) -> None:
-        try:
-            envelopes = decode_channel_message(raw, self.hub.config.events_signing_secret)
-        except BadSignature as exc:
-            self.hub.metrics.events_dropped_bad_signature += 1
-            log.warning("dropped a Redis channel message: %s", exc)
-            return
-        await self.deliver(envelopes)
+        envelopes = self.hub.verified(raw, "Redis event")
+        if envelopes:
+            await self.deliver(envelopes)
 
     async def run_subscriber(self) -> None:
         """Subscribe, relay, and on any loss resubscribe with backoff; each
