@@ -17,8 +17,9 @@ the library's way (`eio.send_packet`, queued behind what is already there):
 
 - it is an upgraded websocket, not closing, not mid-upgrade;
 - permessage-deflate was not negotiated (a deflate stream is per connection);
-- its Engine.IO writer is parked on an empty queue (a getter waits on it), so
-  everything queued before has already been written to the transport;
+- its Engine.IO writer is parked on its empty queue (`gateway.eioqueue.
+  PacketQueue.consumer_waiting`), so everything queued before has already
+  been written to the transport;
 - the transport is not backed up (a slow reader falls back to the queue and
   so to aiohttp's flow control).
 
@@ -31,14 +32,13 @@ Node's socket.io does (`perMessageDeflate: false`).
 
 This leans on private details of python-engineio 4 / aiohttp 3 (the pinned
 versions in requirements.txt): the driver table `eio._async`, the driver's
-`_sock`/`environ`/`handler`, `asyncio.Queue._getters`. `install` checks them
+`_sock`/`environ`/`handler`. `install` checks them
 once and leaves the fast path off if they are not there; every per-socket
 check treats a missing attribute as "not writable", so a mismatch costs speed,
 never a delivery.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import struct
 from typing import Any, Iterable
@@ -47,6 +47,9 @@ import socketio
 from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
+
+from gateway import eioqueue
+from gateway.eioqueue import PacketQueue
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/"
@@ -73,7 +76,7 @@ def _entry(eio_socket: Any, ws: Any) -> tuple | None:
     transport = getattr(request, "transport", None)
     if eio_socket is None or not isinstance(response, WebSocketResponse) or transport is None:
         return None
-    if not hasattr(transport, "write") or not hasattr(getattr(eio_socket, "queue", None), "_getters"):
+    if not hasattr(transport, "write") or not isinstance(getattr(eio_socket, "queue", None), PacketQueue):
         return None
     return eio_socket, response, transport
 
@@ -138,10 +141,12 @@ class FastEmitter:
         """Hook the websocket driver; False (library path only) if the
         installed python-engineio does not look as this layer expects."""
         eio = self.sio.eio
+        # Through engineio's documented create_queue hook: safe whatever the driver.
+        eioqueue.install(eio)
         table = getattr(eio, "_async", None)
         base = table.get("websocket") if isinstance(table, dict) else None
         if getattr(self.sio, "async_mode", None) != "aiohttp" or not isinstance(base, type) \
-                or not hasattr(asyncio.Queue(), "_getters") or not hasattr(eio, "send_packet"):
+                or not hasattr(eio, "send_packet"):
             log.warning("fast emit disabled: python-engineio's aiohttp driver is not as expected")
             return False
         try:
@@ -166,14 +171,8 @@ class FastEmitter:
                     or response.closed or response.compress or transport.is_closing()
                     or transport.get_write_buffer_size() > BACKLOG_LIMIT):
                 return None
-            queue = eio_socket.queue
-            if not queue.empty():
-                return None
             # The writer is parked in queue.get(): nothing taken but unwritten.
-            for getter in queue._getters:
-                if not getter.done():
-                    return transport
-            return None
+            return transport if eio_socket.queue.consumer_waiting() else None
         except AttributeError:
             return None
 

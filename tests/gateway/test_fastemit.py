@@ -16,6 +16,7 @@ import os
 import aiohttp
 import socketio
 from aiohttp import web
+from engineio import packet as eio_packet
 
 from gateway.fastemit import FastEmitter, ws_frame
 from tests.gateway.helpers import Sock, eventually, run
@@ -180,7 +181,12 @@ def test_order_kept_with_packets_the_library_queued():
             n = 300
             for i in range(n):
                 if i % 3 == 0:
-                    await server.sio.emit("e", {"i": i}, to=a.sid)  # queued by the library
+                    # Queued by the library (Engine.IO's send puts it on the socket's
+                    # queue without yielding), so the next emits find it unwritten.
+                    text = "2" + json.dumps(["e", {"i": i}], separators=(",", ":"))
+                    await server.sio.eio.send_packet(server.eio_sid(a.sid), eio_packet.Packet(eio_packet.MESSAGE, text))
+                elif i % 3 == 2:
+                    await server.sio.emit("e", {"i": i}, to=a.sid)  # the library's whole emit path
                 else:
                     await server.fast.emit("e", {"i": i}, "r")
                 if i % 40 == 0:
