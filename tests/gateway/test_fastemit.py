@@ -161,6 +161,25 @@ def test_same_bytes_as_the_library():
     run(scenario())
 
 
+def test_binary_data_goes_the_library_way_as_attachments():
+    """bytes cannot be JSON: the packet goes out as the library's binary event."""
+    async def scenario():
+        async with Server() as server:
+            client = socketio.AsyncClient(reconnection=False)
+            got = asyncio.get_running_loop().create_future()
+            client.on("e", lambda data: got.done() or got.set_result(data))
+            await client.connect(f"http://127.0.0.1:{server.port}", transports=["websocket"], auth={"rooms": ["r"]})
+            try:
+                await eventually(lambda: server.sio.manager.rooms.get("/", {}).get("r"), TIMEOUT, "in room")
+                assert await server.fast.emit("e", {"blob": b"\x00\x01\xff", "n": 1}, "r") == 1
+                assert await asyncio.wait_for(got, TIMEOUT) == {"blob": b"\x00\x01\xff", "n": 1}
+                assert (server.fast.direct, server.fast.queued) == (0, 1)
+            finally:
+                await client.disconnect()
+
+    run(scenario())
+
+
 def test_each_length_header_direct():
     async def scenario():
         async with Server() as server, FrameClient(server.port) as a:
