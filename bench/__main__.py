@@ -19,11 +19,11 @@ from bench import report, scenarios
 from bench.harness import Env, Target
 
 QUICK = dict(rounds=1, conn_first=500, conn_total=1000, fan_sockets=1000, fan_burst=30, paced_rate=5,
-             paced_secs=2, relay_users=200, relay_rates=[500, 1000, 2000, 4000, 6000, 8000],
+             paced_secs=2, relay_users=200, relay_rates=[500, 1000, 2000, 4000, 6000, 8000, 12000, 16000],
              relay_secs=1.0, scale_out=False, e2e_users=200, e2e_rates=[100, 200], e2e_secs=2, rest_secs=3)
 FULL = dict(rounds=2, conn_first=1000, conn_total=5000, fan_sockets=1000, fan_burst=150, paced_rate=5,
             paced_secs=4, relay_users=1000,
-            relay_rates=[500, 1000, 1500, 2000, 3000, 4000, 5000, 6000, 8000, 10000],
+            relay_rates=[500, 1000, 2000, 3000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000],
             relay_secs=3, scale_out=True, e2e_users=1000, e2e_rates=[100, 200, 500], e2e_secs=5, rest_secs=8)
 
 
@@ -60,8 +60,10 @@ async def main_async(args) -> int:
     base = dict(os.environ, JWT_SECRET=secret, EVENTS_SIGNING_SECRET=signing, EVENTS_CHANNEL=events_channel,
                 REDIS_URL=args.redis, PYTHONUNBUFFERED="1")
     env = Env(base=base, redis_url=args.redis, secret=secret, signing=signing,
-              stock_channel=f"bench:{tag}:sio", events_channel=events_channel, logdir=logdir)
-    log(f"mode {'quick' if args.quick else 'full'}; logs in {logdir}")
+              stock_channel=f"bench:{tag}:sio", events_channel=events_channel, logdir=logdir,
+              pin=not args.no_pin)
+    log(f"mode {'quick' if args.quick else 'full'}; logs in {logdir}; "
+        f"{'servers pinned to cores of their own' if env.pin else 'no core pinning'}")
     kinds = [k for k in ("stock", "ours") if k in args.targets.split(",")]
     results: dict[str, list[dict]] = {}
 
@@ -112,6 +114,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma list of relay, fanout, connections, scaleout, api")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--logdir", default="")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not give each server process a core of its own (load generators on the rest)")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL"):
         parser.error("DATABASE_URL must point at a migrated MySQL database (bench/run makes one)")

@@ -1,7 +1,10 @@
 """Processes the benchmark starts: servers under test, the load client, the publisher.
 
 Every process is started here and stopped here (by its own pid), with a
-deadline on each wait. Servers are measured from /proc: CPU seconds from
+deadline on each wait. With `Env.pin` (the default on 2+ cores) each server
+process gets a core of its own (`sched_setaffinity`), and the load client and
+publisher share the remaining core(s): the figures are per server process,
+and a server does not compete with its own load generators for a core. Servers are measured from /proc: CPU seconds from
 `/proc/<pid>/stat` (utime + stime) and memory from `VmRSS` in
 `/proc/<pid>/status`.
 """
@@ -31,6 +34,15 @@ def rss_kb(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def pin_load(env: "Env", pid: int) -> None:
+    """Keep a load generator off the cores the servers under test run on."""
+    if env.load_cpus:
+        try:
+            os.sched_setaffinity(pid, env.load_cpus)
+        except ProcessLookupError:  # it already finished
+            pass
 
 
 def free_port() -> int:
@@ -86,7 +98,10 @@ class Env:
     stock_channel: str
     events_channel: str
     logdir: str
+    pin: bool = False
     next_id: list[int] = field(default_factory=lambda: [0])
+    # Cores the load client and publisher run on, set by the Target that pins servers.
+    load_cpus: set[int] | None = None
 
     def id_offset(self, count: int) -> int:
         offset = self.next_id[0]
@@ -120,6 +135,7 @@ class Target:
                 args = [PY, "-m", "gateway"]
                 env = dict(self.env.base, GATEWAY_PORT=str(port))
             self.procs.append(await start(args, env, f"{self.env.logdir}/{self.kind}-{port}.log"))
+        self._pin()
         try:
             await asyncio.gather(*(wait_http(port) for port in self.ports))
         except BaseException:
@@ -128,7 +144,20 @@ class Target:
         await asyncio.sleep(0.5)  # let the Redis subscription settle
         return self
 
+    def _pin(self) -> None:
+        """Server i on core i; the load generators on the cores left (or all of
+        them when the servers take every core, as in the scale-out run)."""
+        cpus = sorted(os.sched_getaffinity(0))
+        if not self.env.pin or len(cpus) < 2:
+            self.env.load_cpus = None
+            return
+        for i, proc in enumerate(self.procs):
+            os.sched_setaffinity(proc.pid, {cpus[i % len(cpus)]})
+        rest = set(cpus[len(self.procs):])
+        self.env.load_cpus = rest or None
+
     async def __aexit__(self, *exc) -> None:
+        self.env.load_cpus = None
         await asyncio.gather(*(stop(p) for p in self.procs))
 
     def cpu(self) -> float:
@@ -153,6 +182,7 @@ class LoadClient:
             limit=2**20,
         )
         log.close()
+        pin_load(self.env, self.proc.pid)
         return self
 
     async def call(self, timeout: float = 120.0, **cmd) -> dict:
@@ -183,6 +213,7 @@ async def publish(env: Env, target: Target, mode: str, rate: float, count: int, 
     log = open(f"{env.logdir}/publisher.log", "ab")
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=log, env=env.base)
     log.close()
+    pin_load(env, proc.pid)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), count / rate + 60)
     except asyncio.TimeoutError:

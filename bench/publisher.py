@@ -4,11 +4,15 @@
   documented way to emit from outside a python-socketio server.
 - `--kind ours`: the project's own channel format (`shared.events.
   encode_channel_message`, what `RedisPublisher.publish` sends: one signed
-  message per envelope, as after one API commit), on `RedisPublisher`'s client.
+  message per envelope, as after one API commit).
 
-Events due in the same millisecond tick go out in one Redis pipeline, for
-both kinds alike, so the publisher keeps up with rates a server cannot (one
-synchronous round trip per event tops out below 2,000/s on a busy machine).
+Events due in the same millisecond tick go out in one write, for both kinds
+alike, through `RawPublish`: PUBLISH commands packed as RESP and written on
+one socket, their integer replies counted off the same socket. The message
+bytes are the library's (stock) and the project's (ours); only the transport
+is shared and lean, so the publisher keeps up with rates a server cannot on
+the one core it shares with the load client and Redis (redis-py's pipeline
+cost about 30 µs per event, more than the servers under test).
 
 Each event's data is `{"b": "bt=<CLOCK_MONOTONIC send time>|<n>~"}`, read by
 `bench.loadclient`. `--mode relay` sends event n to the personal room of
@@ -19,10 +23,59 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import time
+from urllib.parse import unquote, urlparse
 
 # Far above any real event id, so the gateway's log reader never confuses them.
 ID_BASE = 10**12
+
+
+def resp(*parts: bytes) -> bytes:
+    """One RESP command: an array of bulk strings."""
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
+    return b"".join(out)
+
+
+class RawPublish:
+    """PUBLISH over one plain socket: a batch is one write, then its replies."""
+
+    def __init__(self, url: str):
+        parsed = urlparse(url)
+        if parsed.scheme != "redis":
+            raise SystemExit(f"bench publisher: only redis:// URLs (got {parsed.scheme}://)")
+        self.sock = socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if parsed.password:
+            user = unquote(parsed.username) if parsed.username else None
+            auth = (user.encode(), unquote(parsed.password).encode()) if user else (unquote(parsed.password).encode(),)
+            self.batch([], extra=resp(b"AUTH", *auth))
+
+    def batch(self, messages: list[tuple[str, bytes]], extra: bytes = b"") -> None:
+        """Publish (channel, payload) pairs; raise on any error reply."""
+        expected = len(messages) + (1 if extra else 0)
+        self.sock.sendall(extra + b"".join(resp(b"PUBLISH", ch.encode(), data) for ch, data in messages))
+        buf = b""
+        while buf.count(b"\r\n") < expected:  # each reply (integer, +OK or error) is one line
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("Redis closed the connection")
+            buf += chunk
+        if b"-" in buf and any(line.startswith(b"-") for line in buf.split(b"\r\n")):
+            raise RuntimeError(f"Redis refused a command: {buf[:200]!r}")
+
+
+class Capture:
+    """Stands in for the stock manager's redis client: keeps what it would publish."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+
+    def publish(self, channel: str, data) -> int:
+        self.messages.append((channel, data.encode() if isinstance(data, str) else data))
+        return 1
 
 
 class StockSender:
@@ -30,37 +83,35 @@ class StockSender:
         import socketio
 
         self.manager = socketio.RedisManager(args.redis, channel=args.channel, write_only=True)
-        self.manager._redis_connect()
-        self.client = self.manager.redis
+        self.capture = Capture()
+        # The library's own emit (message shape, JSON) makes the bytes; `Capture` takes them.
+        self.manager.redis, self.manager.connected = self.capture, True
+        self.raw = RawPublish(args.redis)
 
     def batch(self, events: list[tuple[str, str, int]]) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        # The library's own emit (message shape, JSON), queued on the pipeline.
-        self.manager.redis = pipe
-        try:
-            for room, bt, _n in events:
-                self.manager.emit("bench", {"b": bt}, namespace="/", room=room)
-        finally:
-            self.manager.redis = self.client
-        pipe.execute()
+        for room, bt, _n in events:
+            self.manager.emit("bench", {"b": bt}, namespace="/", room=room)
+        messages, self.capture.messages = self.capture.messages, []
+        self.raw.batch(messages)
 
 
 class OursSender:
     def __init__(self, args):
-        from shared.events import RedisPublisher, encode_channel_message
+        from shared.events import encode_channel_message
 
         self.encode = encode_channel_message
-        self.publisher = RedisPublisher(args.redis, args.channel, args.secret)
-        self.publisher.client.ping()
+        self.channel, self.secret = args.channel, args.secret
+        self.raw = RawPublish(args.redis)
         self.base = ID_BASE + args.id_offset
 
     def batch(self, events: list[tuple[str, str, int]]) -> None:
-        pipe = self.publisher.client.pipeline(transaction=False)
+        # What RedisPublisher.publish sends after one commit: one signed message per envelope.
+        messages = []
         for room, bt, n in events:
             envelope = {"id": self.base + n, "type": "message:created", "room": room,
                         "seq": None, "ts": "2026-01-01T00:00:00Z", "data": {"b": bt}}
-            pipe.publish(self.publisher.channel, self.encode([envelope], self.publisher.secret))
-        pipe.execute()
+            messages.append((self.channel, self.encode([envelope], self.secret).encode()))
+        self.raw.batch(messages)
 
 
 def main() -> None:

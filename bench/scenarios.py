@@ -11,6 +11,8 @@ from bench.harness import Env, LoadClient, Target, publish
 
 # A relay step passes when p99 is under this and nothing is lost or doubled.
 P99_LIMIT_MS = 50.0
+# The relay step whose server CPU per event is reported.
+RELAY_CPU_RATE = 2000
 # Users for warm-up sockets, outside the ranges the scenarios use.
 WARM_UID = 900_000
 
@@ -74,37 +76,57 @@ async def fanout(env: Env, target: Target, sockets: int, burst: int, paced_rate:
 async def _relay_step(env: Env, target: Target, client: LoadClient, users: int, rate: int, secs: float) -> dict:
     await client.call(cmd="reset")
     count = int(rate * secs)
+    cpu0 = target.cpu()
     pub = await publish(env, target, "relay", rate, count, users=users)
     got = await client.call(cmd="wait", expect=count, timeout=5, settle=0.2)
+    cpu = target.cpu() - cpu0
     ok = (got["p99"] is not None and got["p99"] < P99_LIMIT_MS and got["lost"] == 0
           and got["max_per_event"] <= 1 and pub["rate"] >= 0.95 * rate)
     return {"rate": rate, "sent_rate": round(pub["rate"]), "p50": got["p50"], "p99": got["p99"],
-            "max": got["max"], "lost": got["lost"], "ok": ok}
+            "max": got["max"], "lost": got["lost"], "ok": ok,
+            "cpu_us_per_event": round(cpu / got["received"] * 1e6, 1) if got["received"] else None}
+
+
+async def _relay_try(env: Env, target: Target, client: LoadClient, users: int, rate: int, secs: float,
+                     steps: list[dict]) -> bool:
+    """One step; a failed one is tried once more after its backlog drained, so
+    one hiccup of the shared machine does not set the ceiling (same for both)."""
+    for attempt in (1, 2):
+        step = await _relay_step(env, target, client, users, rate, secs)
+        steps.append({**step, "attempt": attempt})
+        if step["ok"]:
+            return True
+        await asyncio.sleep(1.0)
+    return False
 
 
 async def relay(env: Env, target: Target, users: int, rates: list[int], secs: float) -> dict:
     """Per-user events at rising rates; the ceiling is the highest passing rate
     (one bisection step between the last pass and the first failure)."""
     steps: list[dict] = []
+    passed: list[int] = []
+    failed: list[int] = []
     async with LoadClient(env, target.ports) as client:
         await client.call(cmd="connect", first=1, count=users, concurrency=200)
         await publish(env, target, "relay", 200, 50, users=users)  # warm-up
         await client.call(cmd="wait", expect=50, timeout=10)
         for rate in rates:
-            steps.append(await _relay_step(env, target, client, users, rate, secs))
-            if not steps[-1]["ok"]:
+            if await _relay_try(env, target, client, users, rate, secs, steps):
+                passed.append(rate)
+            else:
+                failed.append(rate)
                 break
-        passed = [s["rate"] for s in steps if s["ok"]]
-        failed = [s["rate"] for s in steps if not s["ok"]]
         if passed and failed:
-            await asyncio.sleep(1.0)  # let a failed step's backlog drain
             mid = (passed[-1] + failed[0]) // 2
-            steps.append(await _relay_step(env, target, client, users, mid, secs))
-            if steps[-1]["ok"]:
+            if await _relay_try(env, target, client, users, mid, secs, steps):
                 passed.append(mid)
         await client.call(cmd="close")
     figures = {"relay_ceiling": max(passed) if passed else 0, "relay_steps": steps}
-    for step in steps:
-        if step["rate"] == rates[0]:
-            figures["relay_first_p50_ms"], figures["relay_first_p99_ms"] = step["p50"], step["p99"]
+    first = [s for s in steps if s["rate"] == rates[0] and s["ok"]]
+    if first:
+        figures["relay_first_p50_ms"], figures["relay_first_p99_ms"] = first[0]["p50"], first[0]["p99"]
+    # CPU per event where both servers keep up easily: the cost behind the ceiling.
+    at = [s for s in steps if s["rate"] == RELAY_CPU_RATE and s["ok"]]
+    if at:
+        figures["relay_cpu_us_per_event"] = at[0]["cpu_us_per_event"]
     return figures
