@@ -17,6 +17,7 @@ from contextlib import suppress
 from gateway import membership
 from gateway.hub import Hub
 from gateway.logreader import LogReader
+from gateway.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 # Names Socket.IO clients treat specially: never emitted as events.
@@ -87,28 +88,27 @@ class Relay:
 
     async def run_subscriber(self) -> None:
         """Subscribe, relay, and on any loss resubscribe with backoff; each
-        (re)subscription wakes the log reader to catch up what was missed."""
+        (re)subscription wakes the log reader to catch up what was missed.
+
+        Messages come in batches (`gateway.subscriber`) and are handled one at
+        a time in the order Redis sent them."""
         config, backoff, once = self.hub.config, 0.1, False
+        events = config.events_channel.encode()
         while True:
-            pubsub = self.hub.redis.pubsub()
+            subscriber = Subscriber(config.redis_url, [config.events_channel, self.ephemeral_channel])
             try:
-                await pubsub.subscribe(config.events_channel, self.ephemeral_channel)
+                await subscriber.start()
+                if once:
+                    self.hub.metrics.redis_reconnects += 1
+                    log.warning("Redis subscription re-established; catching up from the log")
+                once, backoff, self.subscribed = True, 0.1, True
+                self.wake.set()
                 while True:
-                    msg = await pubsub.get_message(timeout=1.0)
-                    if msg is None:
-                        continue
-                    channel = msg["channel"].decode() if isinstance(msg["channel"], bytes) else msg["channel"]
-                    if msg["type"] == "subscribe" and channel == config.events_channel:
-                        # redis-py may reconnect and resubscribe by itself: this is the one sign of it.
-                        if once:
-                            self.hub.metrics.redis_reconnects += 1
-                            log.warning("Redis subscription re-established; catching up from the log")
-                        once, backoff, self.subscribed = True, 0.1, True
-                        self.wake.set()
-                    elif msg["type"] == "message" and channel == config.events_channel:
-                        await self.on_channel_message(msg["data"])
-                    elif msg["type"] == "message":
-                        await self.hub.fanout.receive(msg["data"])
+                    for channel, data in await subscriber.batch():
+                        if channel == events:
+                            await self.on_channel_message(data)
+                        else:
+                            await self.hub.fanout.receive(data)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any Redis failure: the log covers, we retry
@@ -119,8 +119,7 @@ class Relay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
             finally:
-                with suppress(Exception):
-                    await pubsub.aclose()
+                subscriber.close()
 
     async def run_reader(self) -> None:
         """Read the log: every poll interval without Redis (or while it is
