@@ -12,7 +12,7 @@ from bench.harness import Env, LoadClient, Target, publish
 # A relay step passes when p99 is under this and nothing is lost or doubled.
 P99_LIMIT_MS = 50.0
 # The relay step whose server CPU per event is reported.
-RELAY_CPU_RATE = 2000
+RELAY_CPU_RATE = 4000
 # Users for warm-up sockets, outside the ranges the scenarios use.
 WARM_UID = 900_000
 
