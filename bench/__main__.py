@@ -24,7 +24,7 @@ QUICK = dict(rounds=1, conn_first=500, conn_total=1000, fan_sockets=1000, fan_bu
 FULL = dict(rounds=2, conn_first=1000, conn_total=5000, fan_sockets=1000, fan_burst=150, paced_rate=5,
             paced_secs=4, relay_users=1000,
             relay_rates=[500, 1000, 2000, 3000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000, 28000,
-                         32000, 36000, 40000],
+                         32000, 36000, 40000, 44000, 48000, 56000, 64000],
             relay_secs=3, scale_out=True, e2e_users=1000, e2e_rates=[100, 200, 500], e2e_secs=5, rest_secs=8)
 
 

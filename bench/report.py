@@ -53,6 +53,10 @@ def median(runs: list[dict], key: str) -> tuple[float | None, float | None]:
     return mid, spread
 
 
+def capped(runs: list[dict]) -> bool:
+    return any(r.get("relay_capped") for r in runs)
+
+
 def fmt(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -77,6 +81,8 @@ def table(results: dict[str, list[dict]], extra_rows: list[tuple[str, str, str]]
         if ours is None and stock is None:
             continue
         ratio = f"{ours / stock:.2f}x" if ours is not None and stock else "n/a"
+        if key == "relay_ceiling" and capped(results.get(ours_label, [])):
+            ratio = f">= {ratio} (ours passed the top rate tried)"
         spreads = [s for s in (ours_spread, stock_spread) if s is not None]
         spread = f"±{max(spreads) / 2:.0f}%" if spreads else "one round"
         lines.append(f"| {label} | {fmt(ours)} | {fmt(stock)} | {ratio} | {spread} |")
@@ -101,5 +107,6 @@ def goals(results: dict[str, list[dict]]) -> str:
         if ours is None or not stock:
             continue
         ratio = ours / stock
-        lines.append(f"- {text}: {ratio:.2f}x -> {'met' if check(ratio) else 'NOT met'}")
+        at_least = ">= " if key == "relay_ceiling" and capped(results.get("ours", [])) else ""
+        lines.append(f"- {text}: {at_least}{ratio:.2f}x -> {'met' if check(ratio) else 'NOT met'}")
     return "\n".join(lines)
