@@ -27,16 +27,10 @@ import socket
 import time
 from urllib.parse import unquote, urlparse
 
+from gateway.subscriber import pack  # RESP command packing, shared with the gateway's subscriber
+
 # Far above any real event id, so the gateway's log reader never confuses them.
 ID_BASE = 10**12
-
-
-def resp(*parts: bytes) -> bytes:
-    """One RESP command: an array of bulk strings."""
-    out = [b"*%d\r\n" % len(parts)]
-    for part in parts:
-        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
-    return b"".join(out)
 
 
 class RawPublish:
@@ -51,12 +45,12 @@ class RawPublish:
         if parsed.password:
             user = unquote(parsed.username) if parsed.username else None
             auth = (user.encode(), unquote(parsed.password).encode()) if user else (unquote(parsed.password).encode(),)
-            self.batch([], extra=resp(b"AUTH", *auth))
+            self.batch([], extra=pack("AUTH", *auth))
 
     def batch(self, messages: list[tuple[str, bytes]], extra: bytes = b"") -> None:
         """Publish (channel, payload) pairs; raise on any error reply."""
         expected = len(messages) + (1 if extra else 0)
-        self.sock.sendall(extra + b"".join(resp(b"PUBLISH", ch.encode(), data) for ch, data in messages))
+        self.sock.sendall(extra + b"".join(pack("PUBLISH", ch, data) for ch, data in messages))
         buf = b""
         while buf.count(b"\r\n") < expected:  # each reply (integer, +OK or error) is one line
             chunk = self.sock.recv(65536)
