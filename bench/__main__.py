@@ -19,7 +19,8 @@ from bench import report, scenarios
 from bench.harness import Env, Target
 
 QUICK = dict(rounds=1, conn_first=500, conn_total=1000, fan_sockets=1000, fan_burst=30, paced_rate=5,
-             paced_secs=2, relay_users=200, relay_rates=[500, 1000, 2000, 4000, 6000, 8000, 12000, 16000],
+             paced_secs=2, relay_users=200,
+             relay_rates=[500, 1000, 2000, 4000, 8000, 12000, 16000, 24000, 32000, 40000],
              relay_secs=1.0, scale_out=False, e2e_users=200, e2e_rates=[100, 200], e2e_secs=2, rest_secs=3)
 FULL = dict(rounds=2, conn_first=1000, conn_total=5000, fan_sockets=1000, fan_burst=150, paced_rate=5,
             paced_secs=4, relay_users=1000,

@@ -107,6 +107,9 @@ def goals(results: dict[str, list[dict]]) -> str:
         if ours is None or not stock:
             continue
         ratio = ours / stock
+        if key == "relay_ceiling" and capped(results.get("stock", [])):
+            lines.append(f"- {text}: undetermined (stock passed the top rate tried; ours/stock {ratio:.2f}x)")
+            continue
         at_least = ">= " if key == "relay_ceiling" and capped(results.get("ours", [])) else ""
         lines.append(f"- {text}: {at_least}{ratio:.2f}x -> {'met' if check(ratio) else 'NOT met'}")
     return "\n".join(lines)
