@@ -1,13 +1,14 @@
-"""sql/ and the models describe the same schema, on a fresh MariaDB database."""
+"""sql/ (the Alembic revisions) and the models describe the same schema, on a fresh MariaDB database."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Column, MetaData, String, inspect, text
+from sqlalchemy import Column, MetaData, String, text
 
 from shared.db import make_engine
-from shared.migrate import migrate, migration_files, split_statements
+from shared.migrate import current_revision, migrate, split_statements
 from shared.models import Base
 from tests.schema_compare import compare
+from tests.test_migrate import revisions
 
 pytestmark = pytest.mark.mysql
 
@@ -21,7 +22,7 @@ def fresh_engine(mysql_server):
 
 def test_sql_migrations_match_the_models(fresh_engine):
     applied = migrate(fresh_engine, log=lambda *_: None)
-    assert applied == [p.name for p in migration_files()]
+    assert applied == revisions()
     assert compare(Base.metadata, fresh_engine) == []
 
 
@@ -38,13 +39,14 @@ def test_the_comparison_catches_a_column_missing_from_sql(fresh_engine):
 
 
 def test_migrate_twice_is_a_no_op(fresh_engine):
-    names = [p.name for p in migration_files()]
-    assert names[0] == "001_initial.sql"
+    names = revisions()
+    assert names[0] == "0001"
     assert migrate(fresh_engine, log=lambda *_: None) == names
     assert migrate(fresh_engine, log=lambda *_: None) == []
     with fresh_engine.connect() as conn:
-        versions = conn.execute(text("SELECT version FROM schema_migrations ORDER BY version")).scalars().all()
-    assert versions == names
+        assert current_revision(conn) == names[-1]
+        tables = conn.execute(text("SHOW TABLES")).scalars().all()
+    assert "schema_migrations" not in tables
 
 
 def test_invariants_live_in_the_database(fresh_engine):
@@ -67,13 +69,3 @@ def test_invariants_live_in_the_database(fresh_engine):
 def test_split_statements_ignores_comments_and_blank_parts():
     sql = "-- a comment; with a semicolon\nCREATE TABLE a (x INT);\n\nCREATE INDEX i ON a (x);\n"
     assert split_statements(sql) == ["CREATE TABLE a (x INT)", "CREATE INDEX i ON a (x)"]
-
-
-def test_sqlite_gets_the_same_tables(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    migrate(engine)
-    migrate(engine)
-    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
-    engine.dispose()
-
-
