@@ -10,6 +10,10 @@ Databases that predate Alembic are stamped at the baseline, not re-created:
 a MySQL database migrated by the former tool (a `001_initial.sql` row in
 `schema_migrations`), and a SQLite file that `create_all` made (the tables,
 no version table).
+
+A new revision from the template (`sql/script.py.mako`):
+    .venv/bin/python -c 'from alembic import command; from shared.migrate import alembic_config;
+        command.revision(alembic_config(), "add x", rev_id="0002")'
 """
 from __future__ import annotations
 

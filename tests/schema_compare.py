@@ -18,6 +18,8 @@ def normalize_type(type_, dialect=_MYSQL) -> str:
     text = re.sub(r"\s+(CHARACTER SET|COLLATE)\s+\w+", "", text)
     text = re.sub(r"^(TINYINT)\(1\)$", "BOOL", text)
     text = re.sub(r"^(INTEGER|BIGINT|SMALLINT|TINYINT)\(\d+\)", r"\1", text)
+    if dialect.name == "sqlite" and text == "BIGINT":
+        text = "INTEGER"  # one integer storage class on SQLite
     # MariaDB stores JSON as LONGTEXT with a json_valid() check.
     return {"JSON": "LONGTEXT", "BOOLEAN": "BOOL"}.get(text, text)
 
