@@ -100,7 +100,7 @@ def _upgrade(connection: Connection, log: Log, version_dirs: Iterable[Path]) -> 
         if current_revision(connection) is None and _predates_alembic(connection):
             command.stamp(config, BASELINE)
             log(f"stamped the existing schema at {BASELINE} (created before Alembic)")
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
     applied: list[str] = config.attributes["applied"]
     for revision in applied:
         log(f"applied {revision}")
