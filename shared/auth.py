@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -144,7 +145,7 @@ def mint_token(
     principal_id: int,
     ttl: int = 3600,
     private_key: str | None = None,
-    **extra,
+    **extra: Any,
 ) -> str:
     """Sign a development token the way the existing site would."""
     now = int(time.time())

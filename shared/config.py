@@ -11,7 +11,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 from sqlalchemy.engine import make_url
 
@@ -126,7 +126,7 @@ class Config:
         with open(self.jwt_public_key_file, encoding="utf-8") as fh:
             return fh.read()
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes: Any) -> "Config":
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -24,7 +24,7 @@ def make_engine(database_url: str, **overrides: Any) -> Engine:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     # SQLite ignores foreign keys unless asked, and WAL lets the gateway read
     # the event log while the API writes.
     module = type(dbapi_connection).__module__

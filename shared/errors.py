@@ -5,6 +5,8 @@ They know nothing of HTTP; the API maps each to a status and the error shape
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     code = "error"
@@ -42,6 +44,6 @@ class Invalid(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
 
-    def __init__(self, message: str, retry_after: int, **kwargs):
+    def __init__(self, message: str, retry_after: int, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after

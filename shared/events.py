@@ -90,7 +90,7 @@ def _add_deferred_before_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_flush_postexec")
-def _envelopes_after_flush(session: Session, flush_context) -> None:
+def _envelopes_after_flush(session: Session, flush_context: Any) -> None:
     rows = session.info.pop(PENDING_KEY, None)
     if rows:
         session.info.setdefault(OUTBOX_KEY, []).extend(envelope(row) for row in rows)

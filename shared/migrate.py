@@ -1,37 +1,55 @@
-"""Apply the versioned SQL migrations in `sql/`: `python -m shared.migrate`.
+"""Bring the database up to date with Alembic: `python -m shared.migrate`.
 
-On MySQL/MariaDB each `sql/NNN_name.sql` runs once, in order, and is
-recorded in `schema_migrations`; running again is a no-op. A named lock keeps
-two processes that start at once from applying the same file twice. On
-SQLite (the embedded default) the same schema is created from the models.
+The Alembic environment lives in `sql/` (`sql/env.py`, revisions in
+`sql/versions/`), configured here in code: there is no alembic.ini. The
+baseline revision is the schema of `sql/001_initial.sql`, on MySQL/MariaDB
+and SQLite alike; running again is a no-op. On MySQL a named lock keeps two
+processes that start at once from migrating together.
+
+Databases that predate Alembic are stamped at the baseline, not re-created:
+a MySQL database migrated by the former tool (a `001_initial.sql` row in
+`schema_migrations`), and a SQLite file that `create_all` made (the tables,
+no version table).
+
+A new revision from the template (`sql/script.py.mako`):
+    .venv/bin/python -c 'from alembic import command; from shared.migrate import alembic_config;
+        command.revision(alembic_config(), "add x", rev_id="0002")'
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
 
 from shared.config import load_or_exit
 from shared.db import make_engine
-from shared.models import Base
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+VERSIONS_DIR = SQL_DIR / "versions"
+BASELINE = "0001"
+# The former tool's record (schema_migrations.version) -> the revision it equals.
+OLD_TOOL_VERSIONS = {"001_initial.sql": BASELINE}
+# The tables of the baseline: a SQLite file holding them all and no version is stamped.
+BASELINE_TABLES = frozenset({
+    "activities", "blocks", "conversations", "events", "goals", "mentor_profiles", "messages",
+    "notifications", "participants", "relationships", "student_needs",
+})
+LOCK_NAME = "shared.migrate"
+LOCK_TIMEOUT_S = 60
+
+Log = Callable[[str], object]
 
 
 class MigrationError(RuntimeError):
     pass
-
-
-def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
-    files = [p for p in sorted(sql_dir.glob("*.sql")) if MIGRATION_NAME.match(p.name)]
-    numbers = [p.name[:3] for p in files]
-    if len(set(numbers)) != len(numbers):
-        raise MigrationError(f"two migrations share a number in {sql_dir}")
-    return files
 
 
 def split_statements(sql: str) -> list[str]:
@@ -41,45 +59,69 @@ def split_statements(sql: str) -> list[str]:
     return [part.strip() for part in parts if part.strip()]
 
 
-def _applied(conn) -> set[str]:
-    conn.execute(
-        text(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version VARCHAR(255) NOT NULL PRIMARY KEY,"
-            " applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)"
-            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-        )
-    )
-    return {row[0] for row in conn.execute(text("SELECT version FROM schema_migrations"))}
+def alembic_config(connection: Connection | None = None, version_dirs: Iterable[Path] = ()) -> AlembicConfig:
+    """Alembic's configuration for `sql/`; `version_dirs` adds revision folders (tests)."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(SQL_DIR))
+    config.set_main_option("path_separator", "os")
+    locations = [str(VERSIONS_DIR), *(str(path) for path in version_dirs)]
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    config.attributes["connection"] = connection
+    config.attributes["applied"] = []
+    return config
 
 
-def migrate_mysql(engine: Engine, sql_dir: Path = SQL_DIR, log=print) -> list[str]:
-    applied_now = []
-    with engine.connect() as conn:
-        if conn.execute(text("SELECT GET_LOCK('shared.migrate', 60)")).scalar() != 1:
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _predates_alembic(connection: Connection) -> bool:
+    """True for a database with the baseline schema and no Alembic version."""
+    tables = set(inspect(connection).get_table_names())
+    if "alembic_version" in tables:
+        return False
+    if connection.dialect.name == "sqlite":
+        present = BASELINE_TABLES & tables
+        if present and present != BASELINE_TABLES:
+            raise MigrationError(f"{connection.engine.url.database} holds part of the schema only: {sorted(present)}")
+        return bool(present)
+    if "schema_migrations" not in tables:
+        return False
+    done = set(connection.execute(text("SELECT version FROM schema_migrations")).scalars())
+    unknown = done - set(OLD_TOOL_VERSIONS)
+    if unknown:
+        raise MigrationError(f"schema_migrations holds versions Alembic does not know: {sorted(unknown)}")
+    return bool(done)
+
+
+def _upgrade(connection: Connection, log: Log, version_dirs: Iterable[Path]) -> list[str]:
+    config = alembic_config(connection, version_dirs)
+    with connection.begin():
+        if current_revision(connection) is None and _predates_alembic(connection):
+            command.stamp(config, BASELINE)
+            log(f"stamped the existing schema at {BASELINE} (created before Alembic)")
+        command.upgrade(config, "head")
+    applied: list[str] = config.attributes["applied"]
+    for revision in applied:
+        log(f"applied {revision}")
+    return applied
+
+
+def migrate(engine: Engine, log: Log = print, version_dirs: Iterable[Path] = ()) -> list[str]:
+    """Bring the database at `engine` up to date; returns the revisions applied."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            return _upgrade(connection, log, version_dirs)
+        locked = connection.execute(text("SELECT GET_LOCK(:name, :timeout)"),
+                                    {"name": LOCK_NAME, "timeout": LOCK_TIMEOUT_S}).scalar()
+        connection.commit()
+        if locked != 1:
             raise MigrationError("another migration holds the lock; try again")
         try:
-            done = _applied(conn)
-            for path in migration_files(sql_dir):
-                if path.name in done:
-                    continue
-                for statement in split_statements(path.read_text(encoding="utf-8")):
-                    conn.exec_driver_sql(statement)
-                conn.execute(text("INSERT INTO schema_migrations (version) VALUES (:v)"), {"v": path.name})
-                conn.commit()
-                applied_now.append(path.name)
-                log(f"applied {path.name}")
+            return _upgrade(connection, log, version_dirs)
         finally:
-            conn.execute(text("SELECT RELEASE_LOCK('shared.migrate')"))
-    return applied_now
-
-
-def migrate(engine: Engine, log=print) -> list[str]:
-    """Bring the database at `engine` up to date; returns what was applied."""
-    if engine.dialect.name == "sqlite":
-        Base.metadata.create_all(engine)
-        return []
-    return migrate_mysql(engine, log=log)
+            connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": LOCK_NAME})
+            connection.commit()
 
 
 def main() -> None:
@@ -93,7 +135,7 @@ def main() -> None:
     finally:
         engine.dispose()
     if engine.dialect.name == "sqlite":
-        print(f"schema ready in {engine.url.database}")
+        print(f"{len(applied)} migration(s) applied; schema ready in {engine.url.database}")
     else:
         print(f"{len(applied)} migration(s) applied; database is up to date")
 

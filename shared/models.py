@@ -204,7 +204,7 @@ class Message(Base):
         Index("ix_messages_parent", "parent_id"),
         UniqueConstraint("sender_role", "sender_id", "client_msg_id", name="uq_messages_client_msg"),
         Index("ft_messages_body", "body", mysql_prefix="FULLTEXT", mariadb_prefix="FULLTEXT").ddl_if(
-            dialect=("mysql", "mariadb")
+            dialect=("mysql", "mariadb")  # type: ignore[arg-type]  # documented: str or tuple
         ),
     )
 

@@ -1,15 +1,24 @@
-"""sql/ and the models describe the same schema, on a fresh MariaDB database."""
+"""sql/ (the Alembic revisions) and the models describe the same schema, on fresh MariaDB and SQLite databases."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import Column, MetaData, String, inspect, text
 
 from shared.db import make_engine
-from shared.migrate import migrate, migration_files, split_statements
+from shared.migrate import current_revision, migrate
 from shared.models import Base
 from tests.schema_compare import compare
+from tests.test_migrate import revisions
 
-pytestmark = pytest.mark.mysql
+
+def drifted_models() -> MetaData:
+    """The models plus a column the migrations lack and a column type they do not have."""
+    drifted = MetaData()
+    for table in Base.metadata.tables.values():
+        table.to_metadata(drifted)
+    drifted.tables["messages"].append_column(Column("mood", String(20)))
+    drifted.tables["events"].c.room.type = String(50)
+    return drifted
 
 
 @pytest.fixture
@@ -19,34 +28,34 @@ def fresh_engine(mysql_server):
     engine.dispose()
 
 
+@pytest.mark.mysql
 def test_sql_migrations_match_the_models(fresh_engine):
     applied = migrate(fresh_engine, log=lambda *_: None)
-    assert applied == [p.name for p in migration_files()]
+    assert applied == revisions()
     assert compare(Base.metadata, fresh_engine) == []
 
 
+@pytest.mark.mysql
 def test_the_comparison_catches_a_column_missing_from_sql(fresh_engine):
     migrate(fresh_engine, log=lambda *_: None)
-    drifted = MetaData()
-    for table in Base.metadata.tables.values():
-        table.to_metadata(drifted)
-    drifted.tables["messages"].append_column(Column("mood", String(20)))
-    drifted.tables["events"].c.room.type = String(50)
-    problems = compare(drifted, fresh_engine)
+    problems = compare(drifted_models(), fresh_engine)
     assert any("messages.mood" in p for p in problems)
     assert any("events.room" in p for p in problems)
 
 
+@pytest.mark.mysql
 def test_migrate_twice_is_a_no_op(fresh_engine):
-    names = [p.name for p in migration_files()]
-    assert names[0] == "001_initial.sql"
+    names = revisions()
+    assert names[0] == "0001"
     assert migrate(fresh_engine, log=lambda *_: None) == names
     assert migrate(fresh_engine, log=lambda *_: None) == []
     with fresh_engine.connect() as conn:
-        versions = conn.execute(text("SELECT version FROM schema_migrations ORDER BY version")).scalars().all()
-    assert versions == names
+        assert current_revision(conn) == names[-1]
+        tables = conn.execute(text("SHOW TABLES")).scalars().all()
+    assert "schema_migrations" not in tables
 
 
+@pytest.mark.mysql
 def test_invariants_live_in_the_database(fresh_engine):
     """Two active relationships for one student are refused by MariaDB itself."""
     migrate(fresh_engine, log=lambda *_: None)
@@ -64,16 +73,13 @@ def test_invariants_live_in_the_database(fresh_engine):
                 conn.execute(insert, params)
 
 
-def test_split_statements_ignores_comments_and_blank_parts():
-    sql = "-- a comment; with a semicolon\nCREATE TABLE a (x INT);\n\nCREATE INDEX i ON a (x);\n"
-    assert split_statements(sql) == ["CREATE TABLE a (x INT)", "CREATE INDEX i ON a (x)"]
-
-
-def test_sqlite_gets_the_same_tables(tmp_path):
+def test_sqlite_migrations_match_the_models(tmp_path):
+    """On SQLite the baseline runs sql/001 translated; the result matches the models too."""
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    migrate(engine)
-    migrate(engine)
-    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
+    migrate(engine, log=lambda *_: None)
+    assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+    assert compare(Base.metadata, engine) == []
+    problems = compare(drifted_models(), engine)
+    assert any("messages.mood" in p for p in problems)
+    assert any("events.room" in p for p in problems)
     engine.dispose()
-
-
