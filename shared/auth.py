@@ -6,6 +6,7 @@ the API returns as a 401 body and the gateway as `connect_error` data.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,15 @@ from typing import Any
 import jwt
 
 from shared.config import ROLES, Config
+
+log = logging.getLogger(__name__)
+
+# Principal ids are the site's user ids, stored in INT columns.
+MAX_PRINCIPAL_ID = 2**31 - 1
+# Time claims are whole seconds up to the end of year 9999; beyond that no
+# issuer means it, and the datetime arithmetic downstream would overflow.
+MAX_TIMESTAMP = 253402300799
+TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 @dataclass(frozen=True, order=True)
@@ -42,8 +52,6 @@ class AuthError(Exception):
 
 # PyJWT exception -> (code, message). Order matters: subclasses first.
 _PYJWT_ERRORS: list[tuple[type[Exception], str, str]] = [
-    (jwt.ExpiredSignatureError, "token_expired", "token has expired"),
-    (jwt.ImmatureSignatureError, "token_not_yet_valid", "token is not valid yet (nbf/iat in the future)"),
     (jwt.InvalidIssuerError, "token_wrong_issuer", "token issuer is not accepted"),
     (jwt.InvalidAudienceError, "token_wrong_audience", "token audience is not accepted"),
     (jwt.InvalidSignatureError, "token_bad_signature", "token signature does not verify"),
@@ -64,7 +72,7 @@ def _key_for(config: Config, alg: str) -> str:
 def _check_header(token: str, config: Config) -> str:
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError:
+    except jwt.InvalidTokenError:  # DecodeError, and a kid/crit of the wrong type
         raise AuthError("token_malformed", "token is not a well-formed JWT") from None
     alg = header.get("alg")
     if not isinstance(alg, str) or alg.lower() == "none":
@@ -86,8 +94,16 @@ def _decode(token: str, config: Config, alg: str) -> dict:
             leeway=config.jwt_leeway,
             issuer=config.jwt_issuer,
             audience=config.jwt_audience,
-            # Our own _principal checks the id claim, which some issuers send as an int.
-            options={"require": ["exp"], "verify_aud": bool(config.jwt_audience), "verify_sub": False},
+            # _principal checks the id claim (some issuers send an int) and
+            # _check_times the time claims, which PyJWT would take as int(value).
+            options={
+                "require": ["exp"],
+                "verify_aud": bool(config.jwt_audience),
+                "verify_sub": False,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
     except jwt.MissingRequiredClaimError as exc:
         if exc.claim == "exp":
@@ -104,6 +120,20 @@ def _decode(token: str, config: Config, alg: str) -> dict:
         raise AuthError("token_invalid", "token is invalid") from None
 
 
+def _check_times(claims: dict, leeway: int) -> None:
+    """`exp`, `nbf` and `iat` as NumericDate whole seconds (PyJWT would take
+    "123", 1e308 or true through int()), then checked against the clock."""
+    for name in TIME_CLAIMS:
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIMESTAMP:
+            raise AuthError("token_claim_invalid", f"token {name} claim must be whole seconds since 1970")
+    now = time.time()
+    if claims["exp"] <= now - leeway:
+        raise AuthError("token_expired", "token has expired")
+    if claims.get("nbf", 0) > now + leeway or claims.get("iat", 0) > now + leeway:
+        raise AuthError("token_not_yet_valid", "token is not valid yet (nbf/iat in the future)")
+
+
 def _principal(claims: dict, config: Config) -> Principal:
     role = claims.get(config.jwt_role_claim)
     if role is None:
@@ -113,9 +143,11 @@ def _principal(claims: dict, config: Config) -> Principal:
     raw_id = claims.get(config.jwt_id_claim)
     if isinstance(raw_id, bool) or raw_id is None:
         raise AuthError("token_id_invalid", f"token {config.jwt_id_claim} claim must be a positive integer")
-    if isinstance(raw_id, str) and raw_id.isdigit():
+    # ASCII digits only: str.isdigit() and int() also take other scripts'
+    # digits ("١٢" is 12), which would name another user.
+    if isinstance(raw_id, str) and raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10:
         raw_id = int(raw_id)
-    if not isinstance(raw_id, int) or raw_id <= 0:
+    if not isinstance(raw_id, int) or not 0 < raw_id <= MAX_PRINCIPAL_ID:
         raise AuthError("token_id_invalid", f"token {config.jwt_id_claim} claim must be a positive integer")
     return Principal(role, raw_id)
 
@@ -124,9 +156,16 @@ def verify_token(token: str | None, config: Config) -> tuple[Principal, dict]:
     """Verify a JWT and return the principal with the verified claims."""
     if not token:
         raise AuthError("token_missing", "no token was given")
-    alg = _check_header(token, config)
-    claims = _decode(token, config, alg)
-    return _principal(claims, config), claims
+    try:
+        alg = _check_header(token, config)
+        claims = _decode(token, config, alg)
+        _check_times(claims, config.jwt_leeway)
+        return _principal(claims, config), claims
+    except AuthError:
+        raise
+    except Exception:  # whatever a hostile token makes the JWT library raise is still a refusal
+        log.warning("token refused by an unexpected error in verification", exc_info=True)
+        raise AuthError("token_invalid", "token is invalid") from None
 
 
 def bearer_token(header_value: str | None) -> str | None:

@@ -76,6 +76,9 @@ class Config:
     jwt_leeway: int = 30
     events_signing_secret: str = ""
     events_channel: str = "rt:events"
+    # Channel v2: messages older than this are dropped; v1 (no timestamp) only on request.
+    events_max_age: int = 60
+    events_accept_v1: bool = False
     cors_origins: list[str] = field(default_factory=list)
     # Gateway: Engine.IO heartbeat, log polling, replay, typing, presence (seconds).
     gateway_host: str = "127.0.0.1"
@@ -205,6 +208,8 @@ class Config:
             jwt_leeway=_int(env, "JWT_LEEWAY", 30),
             events_signing_secret=signing,
             events_channel=env.get("EVENTS_CHANNEL") or "rt:events",
+            events_max_age=_int(env, "EVENTS_MAX_AGE", 60, minimum=1),
+            events_accept_v1=env.get("EVENTS_ACCEPT_V1", "0").lower() in ("1", "true", "yes"),
             cors_origins=cors,
             gateway_host=env.get("GATEWAY_HOST") or "127.0.0.1",
             gateway_ping_interval=_float(env, "GATEWAY_PING_INTERVAL", 25.0, minimum=0.1),

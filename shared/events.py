@@ -2,10 +2,12 @@
 
 A change and its events are written in one transaction (`record_event` adds
 rows to `events`); after commit the envelopes are published on Redis as
-`{"v": 1, "data": "<JSON array of envelopes>", "sig": "<hex HMAC-SHA256>"}`.
-The signature covers the exact `data` string, so any publisher (PHP, say)
-signs the bytes it sends and nobody has to canonicalise JSON. The log stays
-the source of truth: Redis only makes delivery fast.
+channel v2: `{"v": 2, "ts": <unix seconds>, "data": "<JSON array of
+envelopes>", "sig": "<hex HMAC-SHA256 of '<ts>.<data>'>"}`. The signature
+covers the exact bytes sent, so any publisher (PHP, say) signs what it sends
+and nobody has to canonicalise JSON; the timestamp lets a receiver refuse a
+captured message replayed later. The log stays the source of truth: Redis
+only makes delivery fast.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from typing import Any, Iterable, Protocol
 
 from sqlalchemy import event
@@ -25,11 +28,31 @@ log = logging.getLogger(__name__)
 OUTBOX_KEY = "outbox"
 DEFERRED_KEY = "outbox_deferred"  # event rows recorded with flush=False, not in the session yet
 PENDING_KEY = "outbox_pending"  # event rows in the session, enveloped by the next flush
-CHANNEL_VERSION = 1
+CHANNEL_VERSION = 2
 
 
 class BadSignature(ValueError):
     """A channel message was unsigned, forged or malformed."""
+
+    reason = "bad_signature"
+
+
+class StaleMessage(BadSignature):
+    """A validly signed message older than the age limit (or than the subscription)."""
+
+    reason = "stale"
+
+
+class ReplayedMessage(BadSignature):
+    """A validly signed message seen before."""
+
+    reason = "replayed"
+
+
+class RefusedVersion(BadSignature):
+    """A v1 message while v1 is not accepted."""
+
+    reason = "version"
 
 
 def dumps(value: Any) -> str:
@@ -107,22 +130,14 @@ def sign(data: str, secret: str) -> str:
     return hmac.new(secret.encode(), data.encode(), hashlib.sha256).hexdigest()
 
 
-def encode_channel_message(envelopes: Iterable[dict], secret: str) -> str:
+def encode_channel_message(envelopes: Iterable[dict], secret: str, ts: int | None = None) -> str:
+    """A channel v2 message: the signature covers `<ts>.<data>`."""
     data = dumps(list(envelopes))
-    return dumps({"v": CHANNEL_VERSION, "data": data, "sig": sign(data, secret)})
+    ts = int(time.time()) if ts is None else ts
+    return dumps({"v": CHANNEL_VERSION, "ts": ts, "data": data, "sig": sign(f"{ts}.{data}", secret)})
 
 
-def decode_channel_message(raw: bytes | str, secret: str) -> list[dict]:
-    """Verify and decode one channel message; raise BadSignature if it fails."""
-    try:
-        message = json.loads(raw)
-        data, sig = message["data"], message["sig"]
-    except (ValueError, TypeError, KeyError):
-        raise BadSignature("not a channel message") from None
-    if message.get("v") != CHANNEL_VERSION or not isinstance(data, str) or not isinstance(sig, str):
-        raise BadSignature("unsupported channel message")
-    if not hmac.compare_digest(sign(data, secret), sig):
-        raise BadSignature("bad signature")
+def _envelopes(data: str) -> list[dict]:
     try:
         envelopes = json.loads(data)
     except ValueError:
@@ -130,6 +145,69 @@ def decode_channel_message(raw: bytes | str, secret: str) -> list[dict]:
     if not isinstance(envelopes, list) or not all(isinstance(e, dict) for e in envelopes):
         raise BadSignature("data is not a list of envelopes")
     return envelopes
+
+
+class ChannelVerifier:
+    """Verifies channel messages: signature, age, and each exact message once.
+
+    `not_before` is when the receiver subscribed: pub/sub delivers nothing
+    published before that, so an older timestamp is a replay even when the
+    receiver's memory of seen messages is new (a restarted gateway). Seen
+    signatures are kept for `max_age` seconds, after which age refuses them.
+    """
+
+    def __init__(self, secret: str, max_age: float = 60, accept_v1: bool = False, skew: float = 5):
+        self.secret, self.max_age, self.accept_v1, self.skew = secret, max_age, accept_v1, skew
+        self.not_before = 0.0
+        # ts -> the first 64 bits of each signature seen with it: small ints
+        # rather than 64-char strings, as a busy channel sees ~max_age x rate.
+        self._seen: dict[int, set[int]] = {}
+
+    def subscribed(self, at: float | None = None) -> None:
+        """Called when a subscription starts: older messages cannot be live."""
+        self.not_before = (time.time() if at is None else at) - self.skew
+
+    def verify(self, raw: bytes | str, now: float | None = None) -> list[dict]:
+        """The envelopes of one message; raise a BadSignature subclass if refused."""
+        try:
+            message = json.loads(raw)
+            data, sig, version = message["data"], message["sig"], message.get("v")
+        except (ValueError, TypeError, KeyError):
+            raise BadSignature("not a channel message") from None
+        if not isinstance(data, str) or not isinstance(sig, str):
+            raise BadSignature("unsupported channel message")
+        if version == 1:
+            if not self.accept_v1:
+                raise RefusedVersion("channel v1 is refused (EVENTS_ACCEPT_V1=1 accepts it)")
+            if not hmac.compare_digest(sign(data, self.secret), sig):
+                raise BadSignature("bad signature")
+            return _envelopes(data)
+        ts = message.get("ts")
+        if version != CHANNEL_VERSION or isinstance(ts, bool) or not isinstance(ts, int):
+            raise BadSignature("unsupported channel message")
+        if not hmac.compare_digest(sign(f"{ts}.{data}", self.secret), sig):
+            raise BadSignature("bad signature")
+        now = time.time() if now is None else now
+        if ts < now - self.max_age or ts < self.not_before or ts > now + self.skew:
+            raise StaleMessage(f"message timestamp {ts} is outside the accepted window")
+        bucket = self._seen.get(ts)
+        if bucket is None:
+            self._forget_before(now - self.max_age - self.skew)
+            bucket = self._seen[ts] = set()
+        key = int(sig[:16], 16)
+        if key in bucket:
+            raise ReplayedMessage("message seen before")
+        bucket.add(key)
+        return _envelopes(data)
+
+    def _forget_before(self, cutoff: float) -> None:
+        for ts in [ts for ts in self._seen if ts < cutoff]:
+            del self._seen[ts]
+
+
+def decode_channel_message(raw: bytes | str, secret: str) -> list[dict]:
+    """Verify and decode one message without replay memory (tests, tools)."""
+    return ChannelVerifier(secret, accept_v1=True).verify(raw)
 
 
 class Publisher(Protocol):

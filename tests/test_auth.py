@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from api import create_app
 from tests.jwt_forge import claims as _claims
 from tests.jwt_forge import hs as _hs
+from tests.jwt_forge import hs256_by_hand
 from tests.jwt_forge import unsigned as _unsigned
 
 
@@ -39,6 +40,19 @@ HS_CASES = [
     ("non-integer id", lambda: _hs(_claims(sub="abc")), "token_id_invalid"),
     ("negative id", lambda: _hs(_claims(sub="-4")), "token_id_invalid"),
     ("missing id", lambda: _hs(_claims(sub=None)), "token_id_invalid"),
+    ("id in Arabic-Indic digits", lambda: _hs(_claims(sub="\u0661\u0662")), "token_id_invalid"),
+    ("id beyond the id columns", lambda: _hs(_claims(sub="99999999999999999999999")), "token_id_invalid"),
+    ("id beyond INT as a number", lambda: _hs(_claims(sub=2**31)), "token_id_invalid"),
+    ("exp as a string of digits", lambda: _hs(_claims(exp=str(int(time.time()) + 600))), "token_claim_invalid"),
+    ("exp as 1e308", lambda: _hs(_claims(exp=1e308)), "token_claim_invalid"),
+    ("exp as true", lambda: _hs(_claims(exp=True)), "token_claim_invalid"),
+    ("exp as a word", lambda: _hs(_claims(exp="soon")), "token_claim_invalid"),
+    ("exp as Infinity", lambda: _hs(_claims(exp=float("inf"))), "token_claim_invalid"),
+    ("exp as a fraction", lambda: _hs(_claims(exp=time.time() + 600.5)), "token_claim_invalid"),
+    ("nbf as a string", lambda: _hs(_claims(nbf="0")), "token_claim_invalid"),
+    ("iat in Arabic-Indic digits", lambda: _hs(_claims(iat="\u0661\u0662")), "token_claim_invalid"),
+    ("kid of the wrong type", lambda: hs256_by_hand({"alg": "HS256", "kid": {"a": 1}}, _claims()), "token_malformed"),
+    ("crit of the wrong type", lambda: hs256_by_hand({"alg": "HS256", "crit": 7}, _claims()), "token_malformed"),
 ]
 
 

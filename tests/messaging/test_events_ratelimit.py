@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -61,6 +62,43 @@ def test_sending_is_rate_limited_per_principal(config, app, auth, mentorship, ba
             # A second worker (another app) shares the Redis counters.
             _, other_worker = _limited_client(config, **changes)
             assert other_worker.post(url, json={"body": "x"}, headers=auth("mentor", 1)).status_code == 429
+    finally:
+        if backend == "redis":
+            r = redis.Redis.from_url(REDIS_URL)
+            for key in r.scan_iter(f"{prefix}*"):
+                r.delete(key)
+            r.close()
+        with limited.app_context():
+            from api.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _sleep_until_phase(window: int, phase: float) -> None:
+    """Sleep until `time % window` reaches `phase` (at most one window)."""
+    time.sleep((phase - time.time() % window) % window)
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_the_window_slides_across_clock_boundaries(config, auth, mentorship, backend):
+    """5 sends just before a 2 s clock boundary leave no budget just after it."""
+    cid = mentorship(1, 2)
+    prefix = f"rl-test-{uuid.uuid4().hex}:"
+    changes = {"redis_url": REDIS_URL, "rate_limit_prefix": prefix} if backend == "redis" else {}
+    limited = create_app(config.replace(send_rate_limit=5, send_rate_window_seconds=2, **changes))
+    client, url, headers = limited.test_client(), f"/api/v1/conversations/{cid}/messages", auth("mentor", 1)
+    try:
+        _sleep_until_phase(2, 1.6)
+        first = time.time()
+        assert [client.post(url, json={"body": "x"}, headers=headers).status_code for _ in range(5)] == [201] * 5
+        _sleep_until_phase(2, 0.1)  # the next fixed window has begun
+        assert time.time() - first < 2
+        refused = client.post(url, json={"body": "over"}, headers=headers)
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] in ("1", "2")
+        time.sleep(max(0.0, first + 2.1 - time.time()))
+        assert client.post(url, json={"body": "later"}, headers=headers).status_code == 201
     finally:
         if backend == "redis":
             r = redis.Redis.from_url(REDIS_URL)
