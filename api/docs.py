@@ -1,7 +1,7 @@
 """The OpenAPI document (/openapi.json) and its readable page (/docs)."""
 from flask_smorest import Api
 
-from api.errors import ErrorSchema
+from api.schemas import ErrorSchema
 
 SETTINGS = {
     "API_TITLE": "Mentorship and messaging API",

@@ -1,65 +1,21 @@
 """Goals of a relationship: members of an active one change them, admins read."""
 from __future__ import annotations
 
-import marshmallow as ma
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import authenticated, current_principal
 from api.extensions import db
-from api.mentorship import announce, goal_dict, log_activity, visible_relationship, writable_relationship
-from api.relationships import PrincipalOut
+from api.mentorship.access import visible_relationship, writable_relationship
+from api.mentorship.activity_log import announce, log_activity
+from api.mentorship.schemas import GoalIn, GoalList, GoalOut, GoalPatch, goal_dict
 from shared.errors import NotFound
 from shared.models import Goal
 from shared.timeutil import utcnow
 
 blp = Blueprint("goals", __name__, url_prefix="/api/v1", description="Goals of a mentorship")
 
-GOAL_STATUSES = ("not_started", "in_progress", "completed", "abandoned")
-PRIORITIES = ("low", "medium", "high")
 TRACKED = ("title", "description", "status", "priority", "progress", "target_date")
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("must not be blank")
-
-
-class GoalPatch(ma.Schema):
-    title = ma.fields.String(validate=[ma.validate.Length(min=1, max=200), _not_blank])
-    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
-    status = ma.fields.String(validate=ma.validate.OneOf(GOAL_STATUSES))
-    priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
-    progress = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=100))
-    target_date = ma.fields.Date(allow_none=True)
-
-    @ma.validates_schema
-    def _something(self, data, **kwargs):
-        if not data:
-            raise ma.ValidationError("give at least one field to change", "_schema")
-
-
-class GoalIn(GoalPatch):
-    title = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=200), _not_blank])
-
-
-class GoalOut(ma.Schema):
-    id = ma.fields.Integer()
-    relationship_id = ma.fields.Integer()
-    title = ma.fields.String()
-    description = ma.fields.String(allow_none=True)
-    status = ma.fields.String()
-    priority = ma.fields.String()
-    progress = ma.fields.Integer()
-    target_date = ma.fields.String(allow_none=True)
-    completed_at = ma.fields.String(allow_none=True)
-    created_by = ma.fields.Nested(PrincipalOut)
-    created_at = ma.fields.String()
-    updated_at = ma.fields.String()
-
-
-class GoalList(ma.Schema):
-    goals = ma.fields.List(ma.fields.Nested(GoalOut))
 
 
 def _apply(goal: Goal, changes: dict) -> dict:

@@ -5,71 +5,22 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from sqlalchemy import false, select
 
-from api import lifecycle
 from api.auth import authenticated, current_principal, require_roles
 from api.extensions import db
-from api.mentorship import STAFF, relationship_dict, visible_relationship
+from api.mentorship import lifecycle
+from api.mentorship.access import STAFF, visible_relationship
+from api.mentorship.schemas import (
+    CreateIn,
+    EndIn,
+    ListQuery,
+    ReasonIn,
+    RelationshipOut,
+    RelationshipPage,
+    relationship_dict,
+)
 from shared.models import Relationship
 
 blp = Blueprint("relationships", __name__, url_prefix="/api/v1/relationships", description="Mentorship relationships")
-
-STATUSES = ("pending", "active", "declined", "cancelled", "ended")
-Id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("must not be blank")
-
-
-class CreateIn(ma.Schema):
-    mentor_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
-    student_id = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=2**31 - 1))
-    message = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
-
-
-class ReasonIn(ma.Schema):
-    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
-
-
-class EndIn(ma.Schema):
-    reason = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=2000), _not_blank])
-
-
-class ListQuery(ma.Schema):
-    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
-    mentor_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
-    student_id = ma.fields.Integer(validate=ma.validate.Range(min=1))
-    before = ma.fields.Integer(validate=ma.validate.Range(min=1))
-    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
-
-
-class PrincipalOut(ma.Schema):
-    role = ma.fields.String()
-    id = ma.fields.Integer()
-
-
-class RelationshipOut(ma.Schema):
-    id = ma.fields.Integer()
-    mentor_id = ma.fields.Integer()
-    student_id = ma.fields.Integer()
-    status = ma.fields.String()
-    requested_by = ma.fields.String()
-    request_message = ma.fields.String(allow_none=True)
-    match_score = ma.fields.Integer(allow_none=True)
-    response_reason = ma.fields.String(allow_none=True)
-    end_reason = ma.fields.String(allow_none=True)
-    ended_by = ma.fields.Nested(PrincipalOut, allow_none=True)
-    created_at = ma.fields.String()
-    updated_at = ma.fields.String()
-    responded_at = ma.fields.String(allow_none=True)
-    ended_at = ma.fields.String(allow_none=True)
-
-
-class RelationshipPage(ma.Schema):
-    relationships = ma.fields.List(ma.fields.Nested(RelationshipOut))
-    next_before = ma.fields.Integer(allow_none=True)
-
 
 def _listing(query: dict) -> list[Relationship]:
     me = current_principal()

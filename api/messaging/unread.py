@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from api.auth import authenticated, current_principal
-from api.conversation_list import unread_counts
-from api.notifications import unread_notifications
+from api.messaging.inbox import unread_counts
+from api.messaging.notifying import unread_notifications
 
 blp = Blueprint("unread", __name__, url_prefix="/api/v1", description="Unread counts")
 

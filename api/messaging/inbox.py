@@ -1,4 +1,4 @@
-"""Reading conversations: the caller's list and one conversation in detail.
+"""The caller's inbox: the list of conversations, one in detail, unread counts.
 
 A page costs four queries whatever its size (conversations with the caller's
 membership, their participants, their last messages, the caller's unread
@@ -12,7 +12,9 @@ from collections import defaultdict
 from sqlalchemy import and_, func, or_, select
 
 from api.extensions import db
-from api.messaging import message_dict, visible_conversation
+from api.messaging.access import visible_conversation
+from api.messaging.schemas import message_dict
+from api.paging import fetch_page
 from shared.auth import Principal
 from shared.models import Conversation, Message, Participant
 from shared.timeutil import isoformat_z
@@ -113,7 +115,6 @@ def list_conversations(principal: Principal, limit: int, before: str | None) -> 
         .join(Participant, Participant.conversation_id == Conversation.id)
         .where(Participant.role == principal.role, Participant.principal_id == principal.id)
         .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
-        .limit(limit + 1)
     )
     if before:
         at, cid = decode_cursor(before)
@@ -123,9 +124,7 @@ def list_conversations(principal: Principal, limit: int, before: str | None) -> 
                 and_(Conversation.last_activity_at == at, Conversation.id < cid),
             )
         )
-    pairs = [tuple(row) for row in db.session.execute(query)]
-    more = len(pairs) > limit
-    pairs = pairs[:limit]
+    pairs, more = fetch_page(query, limit, scalars=False)
     items = _describe(pairs, principal) if pairs else []
     return {"conversations": items, "next_before": encode_cursor(pairs[-1][0]) if more else None}
 

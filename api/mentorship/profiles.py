@@ -1,68 +1,17 @@
 """Mentor profiles and student needs, the inputs of matching."""
 from __future__ import annotations
 
-import marshmallow as ma
 from flask_smorest import Blueprint
 
 from api.auth import current_principal, require_roles
 from api.extensions import db
-from api.lifecycle import active_mentee_ids, capacity, profile_for
+from api.mentorship.lifecycle import active_mentee_ids, capacity, profile_for
+from api.mentorship.schemas import NeedsIn, NeedsOut, ProfileIn, ProfileOut
 from shared.errors import NotFound
 from shared.models import MentorProfile, StudentNeeds
 from shared.timeutil import isoformat_z
 
 blp = Blueprint("profiles", __name__, url_prefix="/api/v1", description="Mentor profiles and student needs")
-
-
-def _tag_list():
-    """Up to 50 distinct strings of 1-100 characters (compared case-insensitively)."""
-    item = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
-    return ma.fields.List(item, load_default=list, validate=[ma.validate.Length(max=50), _distinct])
-
-
-def _distinct(items: list[str]) -> None:
-    keys = [i.strip().casefold() for i in items]
-    if "" in keys:
-        raise ma.ValidationError("items must not be blank")
-    if len(set(keys)) != len(keys):
-        raise ma.ValidationError("items must be distinct (case-insensitive)")
-
-
-class ProfileIn(ma.Schema):
-    sectors = _tag_list()
-    skills = _tag_list()
-    languages = _tag_list()
-    # null (or absent) = the configured default (DEFAULT_MAX_MENTEES).
-    max_mentees = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(min=0, max=100))
-    accepting = ma.fields.Boolean(load_default=True)
-
-
-class NeedsIn(ma.Schema):
-    sectors = _tag_list()
-    skills = _tag_list()
-    languages = _tag_list()
-    goals = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=5000))
-
-
-class ProfileOut(ma.Schema):
-    mentor_id = ma.fields.Integer()
-    sectors = ma.fields.List(ma.fields.String())
-    skills = ma.fields.List(ma.fields.String())
-    languages = ma.fields.List(ma.fields.String())
-    max_mentees = ma.fields.Integer(allow_none=True)
-    capacity = ma.fields.Integer()
-    active_mentees = ma.fields.Integer()
-    accepting = ma.fields.Boolean()
-    updated_at = ma.fields.String()
-
-
-class NeedsOut(ma.Schema):
-    student_id = ma.fields.Integer()
-    sectors = ma.fields.List(ma.fields.String())
-    skills = ma.fields.List(ma.fields.String())
-    languages = ma.fields.List(ma.fields.String())
-    goals = ma.fields.String(allow_none=True)
-    updated_at = ma.fields.String()
 
 
 def profile_dict(p: MentorProfile) -> dict:

@@ -22,20 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.auth import app_config
-from api.conversation_ops import open_mentorship_conversation
 from api.extensions import db
-from api.matching import score_pair
-from api.mentorship import (
-    announce,
-    is_member,
-    log_activity,
-    members,
-    mentor_of,
-    relationship_dict,
-    student_of,
-    visible_relationship,
-)
-from api.notify import notify
+from api.mentorship.access import is_member, members, mentor_of, student_of, visible_relationship
+from api.mentorship.activity_log import announce, log_activity
+from api.mentorship.schemas import relationship_dict
+from api.mentorship.scoring import score_pair
+from api.messaging.membership import open_mentorship_conversation
+from api.messaging.notifying import notify
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.models import MentorProfile, Relationship, StudentNeeds

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import authenticated, current_principal
 from api.extensions import db
-from api.messaging_schemas import BlockIn
+from api.messaging.schemas import BlockIn
 from shared.auth import Principal
 from shared.errors import Invalid, NotFound
 from shared.models import Block

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from sqlalchemy import literal, select, union
 
-from api.conversation_ops import add_participants
 from api.extensions import db
-from api.messaging import message_dict, room_event
-from api.notify import notify
-from api.outbox import request_id
+from api.messaging.access import room_event
+from api.messaging.membership import add_participants
+from api.messaging.notifying import notify
+from api.messaging.schemas import message_dict
+from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
-from shared.events import record_event
 from shared.models import (
     Activity,
     Block,
@@ -78,7 +78,7 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> tuple[
     for recipient in recipients:
         notify(recipient, "broadcast", title, body, data=data)
     event_data = broadcast_dict(conversation, message, audience)
-    record_event(db.session, rooms.audience(audience), "broadcast:created", event_data, request_id=request_id())
+    record(rooms.audience(audience), "broadcast:created", event_data)
     return conversation, message, len(recipients)
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from api import conversation_list, conversation_ops, message_ops
 from api.auth import authenticated, current_principal
 from api.extensions import db
-from api.messaging_schemas import ConversationCreate, ConversationListQuery, ParticipantsAdd, ReadMarker
+from api.messaging import inbox, membership, sending
+from api.messaging.schemas import ConversationCreate, ConversationListQuery, ParticipantsAdd, ReadMarker
 from shared.auth import Principal
 from shared.errors import NotFound
 
@@ -20,7 +20,7 @@ CONVERSATION = "/conversations/<int(max=9223372036854775807):conversation_id>"
 @blp.response(200)
 def list_conversations(args):
     """The caller's conversations, newest activity first, with last message and unread count."""
-    return conversation_list.list_conversations(current_principal(), args["limit"], args.get("before"))
+    return inbox.list_conversations(current_principal(), args["limit"], args.get("before"))
 
 
 @blp.route("/conversations", methods=["POST"])
@@ -31,11 +31,11 @@ def create_conversation(args):
     """Open a direct conversation (200 with the existing one) or create a group."""
     me = current_principal()
     if args["type"] == "direct":
-        conversation, created = conversation_ops.open_direct(me, args["participants"])
+        conversation, created = membership.open_direct(me, args["participants"])
     else:
-        conversation, created = conversation_ops.open_group(me, args.get("title"), args["participants"]), True
+        conversation, created = membership.open_group(me, args.get("title"), args["participants"]), True
     db.session.commit()
-    return conversation_list.describe_one(conversation.id, me), 201 if created else 200
+    return inbox.describe_one(conversation.id, me), 201 if created else 200
 
 
 @blp.route(CONVERSATION)
@@ -43,7 +43,7 @@ def create_conversation(args):
 @blp.response(200)
 def get_conversation(conversation_id):
     """One conversation with its participants and their read markers."""
-    return conversation_list.describe_one(conversation_id, current_principal())
+    return inbox.describe_one(conversation_id, current_principal())
 
 
 @blp.route(CONVERSATION + "/participants", methods=["POST"])
@@ -52,9 +52,9 @@ def get_conversation(conversation_id):
 @blp.response(200)
 def add_participants(args, conversation_id):
     """Add members to a group (owner or admin)."""
-    conversation_ops.add_members(conversation_id, current_principal(), args["participants"])
+    membership.add_members(conversation_id, current_principal(), args["participants"])
     db.session.commit()
-    return conversation_list.members_of(conversation_id)
+    return inbox.members_of(conversation_id)
 
 
 @blp.route(CONVERSATION + "/participants/<role>/<int(max=2147483647):principal_id>", methods=["DELETE"])
@@ -64,9 +64,9 @@ def remove_participant(conversation_id, role, principal_id):
     """Remove a member from a group (owner or admin; anyone may leave)."""
     if role not in ("mentor", "student", "admin"):
         raise NotFound("no such participant", code="participant_not_found")
-    conversation_ops.remove_member(conversation_id, current_principal(), Principal(role, principal_id))
+    membership.remove_member(conversation_id, current_principal(), Principal(role, principal_id))
     db.session.commit()
-    return conversation_list.members_of(conversation_id)
+    return inbox.members_of(conversation_id)
 
 
 @blp.route(CONVERSATION + "/read", methods=["POST"])
@@ -75,6 +75,6 @@ def remove_participant(conversation_id, role, principal_id):
 @blp.response(200)
 def mark_read(args, conversation_id):
     """Move the caller's read marker forward to `message_id`."""
-    marker = message_ops.mark_read(conversation_id, current_principal(), args["message_id"])
+    marker = sending.mark_read(conversation_id, current_principal(), args["message_id"])
     db.session.commit()
     return marker

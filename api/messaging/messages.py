@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from api import message_ops, search
 from api.auth import authenticated, current_principal
 from api.extensions import db
-from api.messaging import message_dict
-from api.messaging_schemas import MessageCreate, MessageEdit, MessageListQuery, SearchQuery
+from api.messaging import search, sending
+from api.messaging.schemas import MessageCreate, MessageEdit, MessageListQuery, SearchQuery, message_dict
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Messages")
 CONVERSATION_MESSAGES = "/conversations/<int(max=9223372036854775807):conversation_id>/messages"
@@ -20,7 +19,7 @@ MESSAGE = "/messages/<int(max=9223372036854775807):message_id>"
 @blp.response(200)
 def list_messages(args, conversation_id):
     """A page of messages by id cursor (`before`/`after`, `limit` <= 100), newest first."""
-    return message_ops.list_messages(conversation_id, current_principal(), args)
+    return sending.list_messages(conversation_id, current_principal(), args)
 
 
 @blp.route(CONVERSATION_MESSAGES, methods=["POST"])
@@ -29,7 +28,7 @@ def list_messages(args, conversation_id):
 @blp.response(201)
 def send_message(args, conversation_id):
     """Send a message; a retried `client_msg_id` returns the original with 200."""
-    message, created = message_ops.send(conversation_id, current_principal(), args)
+    message, created = sending.send(conversation_id, current_principal(), args)
     body = message_dict(message)  # before commit: after it, reading the row again costs a checkout and a SELECT
     db.session.commit()
     return body, 201 if created else 200
@@ -41,7 +40,7 @@ def send_message(args, conversation_id):
 @blp.response(200)
 def edit_message(args, message_id):
     """Edit one's own message within the edit window."""
-    body = message_dict(message_ops.edit(message_id, current_principal(), args["body"]))
+    body = message_dict(sending.edit(message_id, current_principal(), args["body"]))
     db.session.commit()
     return body
 
@@ -51,7 +50,7 @@ def edit_message(args, message_id):
 @blp.response(200)
 def delete_message(message_id):
     """Soft-delete a message (sender or admin); its body is gone from then on."""
-    body = message_dict(message_ops.delete(message_id, current_principal()))
+    body = message_dict(sending.delete(message_id, current_principal()))
     db.session.commit()
     return body
 

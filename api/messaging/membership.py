@@ -1,12 +1,11 @@
-"""Creating conversations and managing members, shared by the messaging and
-mentorship blueprints."""
+"""Opening conversations (direct, group, a mentorship's) and managing group members."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.extensions import db
-from api.messaging import (
+from api.messaging.access import (
     blocked_between,
     lock_conversation,
     participant_row,
@@ -14,11 +13,8 @@ from api.messaging import (
     room_event,
     visible_conversation,
 )
-from api.outbox import request_id
-from shared import rooms
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.events import record_event
 from shared.models import Conversation, Participant, Relationship
 from shared.timeutil import isoformat_z, utcnow
 
@@ -47,7 +43,7 @@ def announce_conversation(conversation: Conversation, members: list[Principal]) 
     joins their sockets to `conversation:<id>` without a reconnect)."""
     data = conversation_summary(conversation, members)
     for member in members:
-        record_event(db.session, rooms.personal(member), "conversation:created", data, request_id=request_id())
+        personal_event(member, "conversation:created", data)
 
 
 def open_mentorship_conversation(relationship: Relationship) -> Conversation:

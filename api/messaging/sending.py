@@ -13,19 +13,20 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import app_config
 from api.extensions import db
-from api.messaging import (
-    MAX_ID,
+from api.messaging.access import (
     lock_conversation,
     member_of,
-    message_dict,
     require_active,
     room_event,
     sender_of,
     visible_conversation,
     visible_message,
 )
-from api.notify import notify
+from api.messaging.notifying import notify
+from api.messaging.schemas import message_dict
+from api.paging import fetch_page
 from api.ratelimit import check_send_rate
+from api.schemas import MAX_ID
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.models import Block, Conversation, Message, Participant
@@ -65,7 +66,7 @@ def _sending_context(
     conversation_id: int, sender: Principal
 ) -> tuple[Conversation, Participant, Principal | None, bool]:
     """(conversation, sender's row, direct peer, blocked?) in one query: what
-    `visible_conversation`, `direct_peer` (twice) and `blocked_between` read in five.
+    `visible_conversation`, the direct peer (twice) and `blocked_between` would read in five.
     A direct conversation returns every participant row, others only the
     sender's; each row says whether a block stands between it and the sender."""
     if conversation_id > MAX_ID:
@@ -162,10 +163,7 @@ def list_messages(conversation_id: int, principal: Principal, args: dict) -> dic
     if args.get("after") is not None:
         query = query.where(Message.id > args["after"])
     forward = args.get("after") is not None and args.get("before") is None
-    query = query.order_by(Message.id.asc() if forward else Message.id.desc()).limit(args["limit"] + 1)
-    rows = list(db.session.execute(query).scalars())
-    has_more = len(rows) > args["limit"]
-    rows = rows[: args["limit"]]
+    rows, has_more = fetch_page(query.order_by(Message.id.asc() if forward else Message.id.desc()), args["limit"])
     return {"messages": [message_dict(m) for m in rows], "has_more": has_more, "order": "asc" if forward else "desc"}
 
 
