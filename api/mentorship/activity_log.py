@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from api.extensions import db
 from api.mentorship.access import members
-from api.mentorship.schemas import activity_dict
+from api.mentorship.schemas import activity_out
 from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
@@ -30,5 +30,5 @@ def log_activity(
     )
     db.session.add(row)
     db.session.flush()
-    announce(rel, "activity:created", activity_dict(row))
+    announce(rel, "activity:created", activity_out.dump(row))
     return row

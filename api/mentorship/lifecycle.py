@@ -25,7 +25,7 @@ from api.auth import app_config
 from api.extensions import db
 from api.mentorship.access import is_member, members, mentor_of, student_of, visible_relationship
 from api.mentorship.activity_log import announce, log_activity
-from api.mentorship.schemas import relationship_dict
+from api.mentorship.schemas import relationship_out
 from api.mentorship.scoring import score_pair
 from api.messaging.membership import open_mentorship_conversation
 from api.messaging.notifying import notify
@@ -153,7 +153,7 @@ def create(principal: Principal, body: dict) -> Relationship:
     except IntegrityError:  # a concurrent request for the same pair won
         db.session.rollback()
         raise _pending_conflict(mentor_id, student_id) from None
-    data = relationship_dict(rel)
+    data = relationship_out.dump(rel)
     announce(rel, "relationship:requested", data)
     details = {"status": {"before": None, "after": "pending"}, "message": rel.request_message, "match_score": score}
     log_activity(rel, principal, "relationship_requested", details)
@@ -213,7 +213,7 @@ def transition(rel_id: int, action: str, principal: Principal, reason: str | Non
     else:
         rel.response_reason, rel.responded_at = reason, now
     db.session.flush()
-    announce(rel, f"relationship:{PAST[action]}", relationship_dict(rel))
+    announce(rel, f"relationship:{PAST[action]}", relationship_out.dump(rel))
     log_activity(rel, principal, f"relationship_{PAST[action]}",
                  {"status": {"before": before, "after": rel.status}, "reason": reason})
     tell = [answerer(rel)] if action == "cancel" else [asker(rel)]

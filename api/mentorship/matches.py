@@ -2,9 +2,8 @@
 (the score is explained in api/mentorship/scoring.py)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from api.auth import current_principal, require_roles
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.mentorship.schemas import MatchList, MatchQuery
 from api.mentorship.scoring import mentors_for, ranked, students_for
 
@@ -12,9 +11,9 @@ blp = Blueprint("matching", __name__, url_prefix="/api/v1", description="Matchin
 
 
 @blp.route("/matches")
+@blp.authenticated("mentor", "student")
 @blp.arguments(MatchQuery, location="query")
 @blp.response(200, MatchList)
-@require_roles("mentor", "student")
 def list_matches(query):
     """Ranked suggestions for the caller, best first, with the score's breakdown."""
     me = current_principal()

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from sqlalchemy import false, select
 
-from api.auth import authenticated, current_principal, require_roles
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.extensions import db
 from api.mentorship import lifecycle
 from api.mentorship.access import STAFF, visible_relationship
@@ -16,11 +16,12 @@ from api.mentorship.schemas import (
     ReasonIn,
     RelationshipOut,
     RelationshipPage,
-    relationship_dict,
 )
 from shared.models import Relationship
 
 blp = Blueprint("relationships", __name__, url_prefix="/api/v1/relationships", description="Mentorship relationships")
+REL = "/<int(max=2147483647):rel_id>"
+
 
 def _listing(query: dict) -> list[Relationship]:
     me = current_principal()
@@ -40,46 +41,49 @@ def _listing(query: dict) -> list[Relationship]:
 
 
 @blp.route("", methods=["POST"])
-@require_roles("mentor", "student")
+@blp.authenticated("mentor", "student")
 @blp.arguments(CreateIn)
 @blp.response(201, RelationshipOut)
+@blp.errors(409)
 @lifecycle.retry_on_deadlock
 def create_relationship(body):
     """Request a mentor (student: `mentor_id`) or offer to mentor a student (mentor: `student_id`)."""
     rel = lifecycle.create(current_principal(), body)
     db.session.commit()
-    return relationship_dict(rel)
+    return rel
 
 
 @blp.route("")
-@authenticated
+@blp.authenticated()
 @blp.arguments(ListQuery, location="query")
 @blp.response(200, RelationshipPage)
 def list_relationships(query):
     """The caller's relationships, newest first (admins: all); pass `next_before` back as `before`."""
     rows = _listing(query)
     next_before = rows[-1].id if len(rows) == query["limit"] else None
-    return {"relationships": [relationship_dict(r) for r in rows], "next_before": next_before}
+    return {"relationships": rows, "next_before": next_before}
 
 
-@blp.route("/<int(max=2147483647):rel_id>")
-@authenticated
+@blp.route(REL)
+@blp.authenticated()
 @blp.response(200, RelationshipOut)
+@blp.errors(404)
 def get_relationship(rel_id):
     """One relationship (members and admins)."""
-    return relationship_dict(visible_relationship(rel_id, current_principal()))
+    return visible_relationship(rel_id, current_principal())
 
 
 def _transition_view(action: str, schema: type[ma.Schema], doc: str):
     def view(body, rel_id):
         rel = lifecycle.transition(rel_id, action, current_principal(), reason=body.get("reason"))
         db.session.commit()
-        return relationship_dict(rel)
+        return rel
 
     # The docstring must be set before flask-smorest reads it at registration.
     view.__doc__, view.__name__ = doc, action
-    view = blp.arguments(schema)(blp.response(200, RelationshipOut)(lifecycle.retry_on_deadlock(view)))
-    return blp.route(f"/<int(max=2147483647):rel_id>/{action}", methods=["POST"])(authenticated(view))
+    view = blp.errors(403, 404, 409)(lifecycle.retry_on_deadlock(view))
+    view = blp.authenticated()(blp.arguments(schema)(blp.response(200, RelationshipOut)(view)))
+    return blp.route(f"{REL}/{action}", methods=["POST"])(view)
 
 
 accept = _transition_view("accept", ReasonIn, "Accept a pending request or offer (the party that was asked).")

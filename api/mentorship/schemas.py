@@ -4,10 +4,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from api.schemas import Limit, PrincipalId, PrincipalSchema, not_blank
-from shared.auth import Principal
-from shared.models import Activity, Goal, Relationship
-from shared.timeutil import isoformat_z
+from api.schemas import DictOrEmpty, Limit, OutSchema, PrincipalId, PrincipalRef, Timestamp, not_blank
 
 STATUSES = ("pending", "active", "declined", "cancelled", "ended")
 GOAL_STATUSES = ("not_started", "in_progress", "completed", "abandoned")
@@ -46,7 +43,9 @@ class NeedsIn(ma.Schema):
     goals = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
 
 
-class ProfileOut(ma.Schema):
+class ProfileOut(OutSchema):
+    """A mentor profile, with `capacity` and `active_mentees` computed by the view."""
+
     mentor_id = ma.fields.Integer()
     sectors = ma.fields.List(ma.fields.String())
     skills = ma.fields.List(ma.fields.String())
@@ -55,16 +54,16 @@ class ProfileOut(ma.Schema):
     capacity = ma.fields.Integer()
     active_mentees = ma.fields.Integer()
     accepting = ma.fields.Boolean()
-    updated_at = ma.fields.String()
+    updated_at = Timestamp()
 
 
-class NeedsOut(ma.Schema):
+class NeedsOut(OutSchema):
     student_id = ma.fields.Integer()
     sectors = ma.fields.List(ma.fields.String())
     skills = ma.fields.List(ma.fields.String())
     languages = ma.fields.List(ma.fields.String())
     goals = ma.fields.String(allow_none=True)
-    updated_at = ma.fields.String()
+    updated_at = Timestamp()
 
 
 # Matching
@@ -73,14 +72,14 @@ class MatchQuery(ma.Schema):
     limit = Limit(20, 100)
 
 
-class MatchSchema(ma.Schema):
+class MatchSchema(OutSchema):
     role = ma.fields.String()
     id = ma.fields.Integer()
     score = ma.fields.Integer()
     breakdown = ma.fields.Dict()
 
 
-class MatchList(ma.Schema):
+class MatchList(OutSchema):
     matches = ma.fields.List(ma.fields.Nested(MatchSchema))
 
 
@@ -108,7 +107,7 @@ class ListQuery(ma.Schema):
     limit = Limit(50, 100)
 
 
-class RelationshipOut(ma.Schema):
+class RelationshipOut(OutSchema):
     id = ma.fields.Integer()
     mentor_id = ma.fields.Integer()
     student_id = ma.fields.Integer()
@@ -118,14 +117,14 @@ class RelationshipOut(ma.Schema):
     match_score = ma.fields.Integer(allow_none=True)
     response_reason = ma.fields.String(allow_none=True)
     end_reason = ma.fields.String(allow_none=True)
-    ended_by = ma.fields.Nested(PrincipalSchema, allow_none=True)
-    created_at = ma.fields.String()
-    updated_at = ma.fields.String()
-    responded_at = ma.fields.String(allow_none=True)
-    ended_at = ma.fields.String(allow_none=True)
+    ended_by = PrincipalRef("ended_by_role", "ended_by_id", allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    responded_at = Timestamp(allow_none=True)
+    ended_at = Timestamp(allow_none=True)
 
 
-class RelationshipPage(ma.Schema):
+class RelationshipPage(OutSchema):
     relationships = ma.fields.List(ma.fields.Nested(RelationshipOut))
     next_before = ma.fields.Integer(allow_none=True)
 
@@ -150,7 +149,7 @@ class GoalIn(GoalPatch):
     title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
 
 
-class GoalOut(ma.Schema):
+class GoalOut(OutSchema):
     id = ma.fields.Integer()
     relationship_id = ma.fields.Integer()
     title = ma.fields.String()
@@ -158,14 +157,14 @@ class GoalOut(ma.Schema):
     status = ma.fields.String()
     priority = ma.fields.String()
     progress = ma.fields.Integer()
-    target_date = ma.fields.String(allow_none=True)
-    completed_at = ma.fields.String(allow_none=True)
-    created_by = ma.fields.Nested(PrincipalSchema)
-    created_at = ma.fields.String()
-    updated_at = ma.fields.String()
+    target_date = ma.fields.Date(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    created_by = PrincipalRef("created_by_role", "created_by_id")
+    created_at = Timestamp()
+    updated_at = Timestamp()
 
 
-class GoalList(ma.Schema):
+class GoalList(OutSchema):
     goals = ma.fields.List(ma.fields.Nested(GoalOut))
 
 
@@ -186,65 +185,23 @@ class PageQuery(ma.Schema):
             raise ma.ValidationError("give before or after, not both", "_schema")
 
 
-class ActivityOut(ma.Schema):
+class ActivityOut(OutSchema):
     id = ma.fields.Integer()
     relationship_id = ma.fields.Integer()
-    actor = ma.fields.Nested(PrincipalSchema)
+    actor = PrincipalRef("actor_role", "actor_id")
     kind = ma.fields.String()
     text = ma.fields.String(allow_none=True)
-    details = ma.fields.Dict()
-    created_at = ma.fields.String()
+    details = DictOrEmpty()
+    created_at = Timestamp()
 
 
-class ActivityPage(ma.Schema):
+class ActivityPage(OutSchema):
     activities = ma.fields.List(ma.fields.Nested(ActivityOut))
     has_more = ma.fields.Boolean()
 
 
-def relationship_dict(rel: Relationship) -> dict:
-    ended_by = Principal(rel.ended_by_role, rel.ended_by_id).as_dict() if rel.ended_by_role else None
-    return {
-        "id": rel.id,
-        "mentor_id": rel.mentor_id,
-        "student_id": rel.student_id,
-        "status": rel.status,
-        "requested_by": rel.requested_by,
-        "request_message": rel.request_message,
-        "match_score": rel.match_score,
-        "response_reason": rel.response_reason,
-        "end_reason": rel.end_reason,
-        "ended_by": ended_by,
-        "created_at": isoformat_z(rel.created_at),
-        "updated_at": isoformat_z(rel.updated_at),
-        "responded_at": isoformat_z(rel.responded_at),
-        "ended_at": isoformat_z(rel.ended_at),
-    }
 
-
-def goal_dict(goal: Goal) -> dict:
-    return {
-        "id": goal.id,
-        "relationship_id": goal.relationship_id,
-        "title": goal.title,
-        "description": goal.description,
-        "status": goal.status,
-        "priority": goal.priority,
-        "progress": goal.progress,
-        "target_date": goal.target_date.isoformat() if goal.target_date else None,
-        "completed_at": isoformat_z(goal.completed_at),
-        "created_by": Principal(goal.created_by_role, goal.created_by_id).as_dict(),
-        "created_at": isoformat_z(goal.created_at),
-        "updated_at": isoformat_z(goal.updated_at),
-    }
-
-
-def activity_dict(activity: Activity) -> dict:
-    return {
-        "id": activity.id,
-        "relationship_id": activity.relationship_id,
-        "actor": Principal(activity.actor_role, activity.actor_id).as_dict(),
-        "kind": activity.kind,
-        "text": activity.text,
-        "details": activity.details or {},
-        "created_at": isoformat_z(activity.created_at),
-    }
+# One instance each, for the event payloads the logic writes.
+relationship_out = RelationshipOut()
+goal_out = GoalOut()
+activity_out = ActivityOut()

@@ -8,11 +8,10 @@ conversations it is in now) for a client told to `resync`.
 """
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from api.auth import authenticated, current_principal, require_roles
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.extensions import db
-from api.messaging.schemas import EventIn, EventsQuery
+from api.messaging.schemas import EventIn, EventOut, EventPage, EventsQuery
 from api.outbox import record
 from api.paging import split_page
 from shared import eventlog, rooms
@@ -34,9 +33,9 @@ def _target_room(args: dict) -> str:
 
 
 @blp.route("/events", methods=["POST"])
+@blp.authenticated("service", "admin")
 @blp.arguments(EventIn)
-@blp.response(201)
-@require_roles("service", "admin")
+@blp.response(201, EventOut)
 def publish_event(args):
     """Log an event for a room or a principal and publish it after commit."""
     if args["type"] in MEMBERSHIP_TYPES:
@@ -49,9 +48,9 @@ def publish_event(args):
 
 
 @blp.route("/events")
+@blp.authenticated()
 @blp.arguments(EventsQuery, location="query")
-@blp.response(200)
-@authenticated
+@blp.response(200, EventPage)
 def list_events(args):
     """The caller's events after an id, oldest first (resync over REST)."""
     caller_rooms = eventlog.principal_rooms(db.session, current_principal())

@@ -1,13 +1,13 @@
 """In-app notifications: the caller's list and marking them read."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from sqlalchemy import select, update
 
-from api.auth import authenticated, current_principal
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.extensions import db
-from api.messaging.notifying import mine, notification_dict, unread_notifications
-from api.messaging.schemas import NotificationQuery, NotificationsRead
+from api.messaging.notifying import mine, unread_notifications
+from api.messaging.schemas import NotificationPage, NotificationQuery, NotificationsRead, NotificationsReadOut
 from api.paging import fetch_page
 from shared.models import Notification
 from shared.timeutil import utcnow
@@ -16,9 +16,9 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="In
 
 
 @blp.route("/notifications")
-@authenticated
+@blp.authenticated()
 @blp.arguments(NotificationQuery, location="query")
-@blp.response(200)
+@blp.response(200, NotificationPage)
 def list_notifications(args):
     """The caller's notifications, newest first (`unread=true` for unread only)."""
     query = select(Notification).where(*mine(current_principal())).order_by(Notification.id.desc())
@@ -27,13 +27,13 @@ def list_notifications(args):
     if args.get("before") is not None:
         query = query.where(Notification.id < args["before"])
     rows, more = fetch_page(query, args["limit"])
-    return {"notifications": [notification_dict(n) for n in rows], "next_before": rows[-1].id if more else None}
+    return {"notifications": rows, "next_before": rows[-1].id if more else None}
 
 
 @blp.route("/notifications/read", methods=["POST"])
-@authenticated
+@blp.authenticated()
 @blp.arguments(NotificationsRead)
-@blp.response(200)
+@blp.response(200, NotificationsReadOut)
 def mark_read(args):
     """Mark the given `ids` (only the caller's own) or `all` as read."""
     query = update(Notification).where(*mine(current_principal()), Notification.read_at.is_(None))

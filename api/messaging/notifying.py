@@ -8,24 +8,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from api.extensions import db
+from api.messaging.schemas import notification_out
 from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
 from shared.models import Notification
-from shared.timeutil import isoformat_z
-
-
-def notification_dict(n: Notification) -> dict:
-    return {
-        "id": n.id,
-        "type": n.type,
-        "title": n.title,
-        "body": n.body,
-        "link": n.link,
-        "data": n.data or {},
-        "created_at": isoformat_z(n.created_at),
-        "read_at": isoformat_z(n.read_at),
-    }
 
 
 def notify(
@@ -53,7 +40,7 @@ def notify(
     )
     db.session.add(row)
     db.session.flush()
-    record(rooms.personal(recipient), "notification:created", notification_dict(row), flush=not defer_event)
+    record(rooms.personal(recipient), "notification:created", notification_out.dump(row), flush=not defer_event)
     return row
 
 

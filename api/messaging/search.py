@@ -16,7 +16,6 @@ from sqlalchemy import and_, select, text
 from api.auth import app_config
 from api.extensions import db
 from api.messaging.access import visible_message_clause
-from api.messaging.schemas import message_dict
 from api.paging import fetch_page
 from shared.auth import Principal
 from shared.errors import Invalid
@@ -74,4 +73,4 @@ def search(principal: Principal, q: str, limit: int, before: int | None) -> dict
     if before is not None:
         query = query.where(Message.id < before)
     rows, more = fetch_page(query, limit)
-    return {"messages": [message_dict(m) for m in rows], "next_before": rows[-1].id if more else None, "terms": terms}
+    return {"messages": rows, "next_before": rows[-1].id if more else None, "terms": terms}

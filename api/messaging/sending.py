@@ -23,14 +23,14 @@ from api.messaging.access import (
     visible_message,
 )
 from api.messaging.notifying import notify
-from api.messaging.schemas import message_dict
+from api.messaging.schemas import marker_out, message_out
 from api.paging import fetch_page
 from api.ratelimit import check_send_rate
-from api.schemas import MAX_ID
+from api.schemas import MAX_ID, Augmented
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.models import Block, Conversation, Message, Participant
-from shared.timeutil import isoformat_z, utcnow
+from shared.timeutil import utcnow
 
 # Whitespace around a body does not count towards the limit, up to this much.
 WHITESPACE_ALLOWANCE = 1000
@@ -120,7 +120,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     _advance_marker(me, message.id)
     # The events of a send wait for the commit and share one INSERT there.
-    room_event(conversation, "message:created", message_dict(message), flush=False)
+    room_event(conversation, "message:created", message_out.dump(message), flush=False)
     if peer is not None:
         _notify_peer(conversation, sender, peer, message)
     return message, True
@@ -164,7 +164,7 @@ def list_messages(conversation_id: int, principal: Principal, args: dict) -> dic
         query = query.where(Message.id > args["after"])
     forward = args.get("after") is not None and args.get("before") is None
     rows, has_more = fetch_page(query.order_by(Message.id.asc() if forward else Message.id.desc()), args["limit"])
-    return {"messages": [message_dict(m) for m in rows], "has_more": has_more, "order": "asc" if forward else "desc"}
+    return {"messages": rows, "has_more": has_more, "order": "asc" if forward else "desc"}
 
 
 def edit(message_id: int, editor: Principal, body: str) -> Message:
@@ -181,7 +181,7 @@ def edit(message_id: int, editor: Principal, body: str) -> Message:
     check_body(body)
     conversation = lock_conversation(message.conversation_id)
     message.body, message.edited_at = body, utcnow()
-    room_event(conversation, "message:updated", message_dict(message))
+    room_event(conversation, "message:updated", message_out.dump(message))
     return message
 
 
@@ -193,11 +193,11 @@ def delete(message_id: int, actor: Principal) -> Message:
         return message
     conversation = lock_conversation(message.conversation_id)
     message.deleted_at = utcnow()
-    room_event(conversation, "message:deleted", message_dict(message))
+    room_event(conversation, "message:deleted", message_out.dump(message))
     return message
 
 
-def mark_read(conversation_id: int, reader: Principal, message_id: int) -> dict:
+def mark_read(conversation_id: int, reader: Principal, message_id: int) -> Augmented:
     """Move the reader's marker forward to `message_id` (never back)."""
     conversation, me = visible_conversation(conversation_id, reader)
     message = db.session.get(Message, message_id)
@@ -210,14 +210,6 @@ def mark_read(conversation_id: int, reader: Principal, message_id: int) -> dict:
         conversation = lock_conversation(conversation.id)
         db.session.refresh(me, with_for_update=True)
         if _advance_marker(me, message_id):
-            room_event(conversation, "conversation:read", marker_dict(conversation.id, reader, me))
-    return marker_dict(conversation.id, reader, me)
+            room_event(conversation, "conversation:read", marker_out.dump(Augmented(me, principal=reader)))
+    return Augmented(me, principal=reader)
 
-
-def marker_dict(conversation_id: int, reader: Principal, me: Participant) -> dict:
-    return {
-        "conversation_id": conversation_id,
-        "principal": reader.as_dict(),
-        "last_read_message_id": me.last_read_message_id,
-        "last_read_at": isoformat_z(me.last_read_at),
-    }
