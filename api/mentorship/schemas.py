@@ -4,7 +4,17 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from api.schemas import DictOrEmpty, Limit, OutSchema, PrincipalId, PrincipalRef, Timestamp, not_blank
+from api.schemas import (
+    MAX_ID,
+    MAX_PRINCIPAL_ID,
+    DictOrEmpty,
+    Limit,
+    OutSchema,
+    PrincipalId,
+    PrincipalRef,
+    Timestamp,
+    not_blank,
+)
 
 STATUSES = ("pending", "active", "declined", "cancelled", "ended")
 GOAL_STATUSES = ("not_started", "in_progress", "completed", "abandoned")
@@ -100,10 +110,11 @@ class EndIn(ma.Schema):
 
 
 class ListQuery(ma.Schema):
+    # Bounded by the INT columns: a larger number is a 422, not a database error (SQLite overflows).
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
-    mentor_id = ma.fields.Integer(validate=validate.Range(min=1))
-    student_id = ma.fields.Integer(validate=validate.Range(min=1))
-    before = ma.fields.Integer(validate=validate.Range(min=1))
+    mentor_id = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
+    student_id = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
+    before = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
     limit = Limit(50, 100)
 
 
@@ -175,8 +186,8 @@ class NoteIn(ma.Schema):
 
 
 class PageQuery(ma.Schema):
-    before = ma.fields.Integer(validate=validate.Range(min=1))
-    after = ma.fields.Integer(validate=validate.Range(min=0))
+    before = ma.fields.Integer(validate=validate.Range(1, MAX_ID))
+    after = ma.fields.Integer(validate=validate.Range(0, MAX_ID))
     limit = Limit(50, 100)
 
     @ma.validates_schema
