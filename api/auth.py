@@ -39,5 +39,3 @@ def require_roles(*roles: str):
 
     return decorator
 
-
-authenticated = require_roles()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-import marshmallow as ma
 from flask import Flask, g, jsonify
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -41,18 +40,6 @@ DOMAIN_STATUS = {
     errors.Invalid: 422,
     errors.RateLimited: 429,
 }
-
-
-class ErrorBody(ma.Schema):
-    code = ma.fields.String(required=True)
-    message = ma.fields.String(required=True)
-    details = ma.fields.Dict()
-
-
-class ErrorSchema(ma.Schema):
-    """The error shape, for the OpenAPI document."""
-
-    error = ma.fields.Nested(ErrorBody, required=True)
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):

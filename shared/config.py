@@ -119,10 +119,6 @@ class Config:
             ).hexdigest()
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def jwt_public_key(self) -> str | None:
         if not self.jwt_public_key_file:
             return None

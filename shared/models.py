@@ -10,7 +10,7 @@ student 12 are different people, so every reference to a person stores both.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Optional
 
 from sqlalchemy import (
     JSON,
@@ -275,8 +275,3 @@ class Event(Base):
     data: Mapped[str] = mapped_column(Text, nullable=False)
     request_id: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
-
-
-def model_tables() -> dict[str, Any]:
-    """The tables the models define, by name (used by migrate and tests)."""
-    return dict(Base.metadata.tables)

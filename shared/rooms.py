@@ -34,11 +34,3 @@ def base_rooms(principal: Principal) -> list[str]:
     elif principal.role == "student":
         rooms.append(AUDIENCE_ROOMS["students"])
     return rooms
-
-
-def conversation_id_of(room: str) -> int | None:
-    """The conversation id of a `conversation:<id>` room, else None."""
-    prefix, _, rest = room.partition(":")
-    if prefix == "conversation" and rest.isdigit():
-        return int(rest)
-    return None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from api.matching import score_pair
+from api.mentorship.scoring import score_pair
 from tests.mentorship.conftest import MENTOR, OTHER_MENTOR, OTHER_STUDENT, STUDENT
 
 

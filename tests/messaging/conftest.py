@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.conversation_ops import open_mentorship_conversation
 from api.extensions import db
+from api.messaging.membership import open_mentorship_conversation
 from shared.models import Event, Message, Relationship
 
 

@@ -1,12 +1,21 @@
 """Conversations: list, open (direct/group), one in detail, members, read marker."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from api import conversation_list, conversation_ops, message_ops
-from api.auth import authenticated, current_principal
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.extensions import db
-from api.messaging_schemas import ConversationCreate, ConversationListQuery, ParticipantsAdd, ReadMarker
+from api.messaging import inbox, membership, sending
+from api.messaging.schemas import (
+    ConversationCreate,
+    ConversationListQuery,
+    ConversationOut,
+    ConversationPage,
+    MarkerOut,
+    MembersOut,
+    ParticipantsAdd,
+    ReadMarker,
+)
+from api.schemas import MEMBER_ROLES
 from shared.auth import Principal
 from shared.errors import NotFound
 
@@ -15,66 +24,72 @@ CONVERSATION = "/conversations/<int(max=9223372036854775807):conversation_id>"
 
 
 @blp.route("/conversations")
-@authenticated
+@blp.authenticated()
 @blp.arguments(ConversationListQuery, location="query")
-@blp.response(200)
+@blp.response(200, ConversationPage)
 def list_conversations(args):
     """The caller's conversations, newest activity first, with last message and unread count."""
-    return conversation_list.list_conversations(current_principal(), args["limit"], args.get("before"))
+    return inbox.list_conversations(current_principal(), args["limit"], args.get("before"))
 
 
 @blp.route("/conversations", methods=["POST"])
-@authenticated
+@blp.authenticated()
 @blp.arguments(ConversationCreate)
-@blp.response(201)
+@blp.response(201, ConversationOut, description="A new conversation.")
+@blp.alt_response(200, schema=ConversationOut, description="The pair's existing direct conversation.", success=True)
+@blp.errors(403)
 def create_conversation(args):
     """Open a direct conversation (200 with the existing one) or create a group."""
     me = current_principal()
     if args["type"] == "direct":
-        conversation, created = conversation_ops.open_direct(me, args["participants"])
+        conversation, created = membership.open_direct(me, args["participants"])
     else:
-        conversation, created = conversation_ops.open_group(me, args.get("title"), args["participants"]), True
+        conversation, created = membership.open_group(me, args.get("title"), args["participants"]), True
     db.session.commit()
-    return conversation_list.describe_one(conversation.id, me), 201 if created else 200
+    return inbox.describe_one(conversation.id, me), 201 if created else 200
 
 
 @blp.route(CONVERSATION)
-@authenticated
-@blp.response(200)
+@blp.authenticated()
+@blp.response(200, ConversationOut)
+@blp.errors(404)
 def get_conversation(conversation_id):
     """One conversation with its participants and their read markers."""
-    return conversation_list.describe_one(conversation_id, current_principal())
+    return inbox.describe_one(conversation_id, current_principal())
 
 
 @blp.route(CONVERSATION + "/participants", methods=["POST"])
-@authenticated
+@blp.authenticated()
 @blp.arguments(ParticipantsAdd)
-@blp.response(200)
+@blp.response(200, MembersOut)
+@blp.errors(403, 404, 409)
 def add_participants(args, conversation_id):
     """Add members to a group (owner or admin)."""
-    conversation_ops.add_members(conversation_id, current_principal(), args["participants"])
+    membership.add_members(conversation_id, current_principal(), args["participants"])
     db.session.commit()
-    return conversation_list.members_of(conversation_id)
+    return inbox.members_of(conversation_id)
 
 
 @blp.route(CONVERSATION + "/participants/<role>/<int(max=2147483647):principal_id>", methods=["DELETE"])
-@authenticated
-@blp.response(200)
+@blp.authenticated()
+@blp.response(200, MembersOut)
+@blp.errors(403, 404, 409)
 def remove_participant(conversation_id, role, principal_id):
     """Remove a member from a group (owner or admin; anyone may leave)."""
-    if role not in ("mentor", "student", "admin"):
+    if role not in MEMBER_ROLES:
         raise NotFound("no such participant", code="participant_not_found")
-    conversation_ops.remove_member(conversation_id, current_principal(), Principal(role, principal_id))
+    membership.remove_member(conversation_id, current_principal(), Principal(role, principal_id))
     db.session.commit()
-    return conversation_list.members_of(conversation_id)
+    return inbox.members_of(conversation_id)
 
 
 @blp.route(CONVERSATION + "/read", methods=["POST"])
-@authenticated
+@blp.authenticated()
 @blp.arguments(ReadMarker)
-@blp.response(200)
+@blp.response(200, MarkerOut)
+@blp.errors(404)
 def mark_read(args, conversation_id):
     """Move the caller's read marker forward to `message_id`."""
-    marker = message_ops.mark_read(conversation_id, current_principal(), args["message_id"])
+    marker = sending.mark_read(conversation_id, current_principal(), args["message_id"])
     db.session.commit()
     return marker

@@ -1,12 +1,11 @@
-"""Creating conversations and managing members, shared by the messaging and
-mentorship blueprints."""
+"""Opening conversations (direct, group, a mentorship's) and managing group members."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from api.extensions import db
-from api.messaging import (
+from api.messaging.access import (
     blocked_between,
     lock_conversation,
     participant_row,
@@ -14,25 +13,12 @@ from api.messaging import (
     room_event,
     visible_conversation,
 )
-from api.outbox import request_id
-from shared import rooms
+from api.messaging.schemas import summary_out
+from api.schemas import Augmented
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.events import record_event
 from shared.models import Conversation, Participant, Relationship
-from shared.timeutil import isoformat_z, utcnow
-
-
-def conversation_summary(conversation: Conversation, members: list[Principal]) -> dict:
-    """The data of `conversation:created` / `participant:*` events."""
-    return {
-        "id": conversation.id,
-        "type": conversation.type,
-        "title": conversation.title,
-        "relationship_id": conversation.relationship_id,
-        "participants": [m.as_dict() for m in members],
-        "created_at": isoformat_z(conversation.created_at),
-    }
+from shared.timeutil import utcnow
 
 
 def add_participants(conversation: Conversation, members: list[Principal]) -> list[Participant]:
@@ -45,9 +31,9 @@ def add_participants(conversation: Conversation, members: list[Principal]) -> li
 def announce_conversation(conversation: Conversation, members: list[Principal]) -> None:
     """`conversation:created` to each member's personal room (the gateway then
     joins their sockets to `conversation:<id>` without a reconnect)."""
-    data = conversation_summary(conversation, members)
+    data = summary_out.dump(Augmented(conversation, participants=members))
     for member in members:
-        record_event(db.session, rooms.personal(member), "conversation:created", data, request_id=request_id())
+        personal_event(member, "conversation:created", data)
 
 
 def open_mentorship_conversation(relationship: Relationship) -> Conversation:

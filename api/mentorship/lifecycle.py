@@ -22,20 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.auth import app_config
-from api.conversation_ops import open_mentorship_conversation
 from api.extensions import db
-from api.matching import score_pair
-from api.mentorship import (
-    announce,
-    is_member,
-    log_activity,
-    members,
-    mentor_of,
-    relationship_dict,
-    student_of,
-    visible_relationship,
-)
-from api.notify import notify
+from api.mentorship.access import is_member, members, mentor_of, student_of, visible_relationship
+from api.mentorship.activity_log import announce, log_activity
+from api.mentorship.schemas import relationship_out
+from api.mentorship.scoring import score_pair
+from api.messaging.membership import open_mentorship_conversation
+from api.messaging.notifying import notify
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid
 from shared.models import MentorProfile, Relationship, StudentNeeds
@@ -160,7 +153,7 @@ def create(principal: Principal, body: dict) -> Relationship:
     except IntegrityError:  # a concurrent request for the same pair won
         db.session.rollback()
         raise _pending_conflict(mentor_id, student_id) from None
-    data = relationship_dict(rel)
+    data = relationship_out.dump(rel)
     announce(rel, "relationship:requested", data)
     details = {"status": {"before": None, "after": "pending"}, "message": rel.request_message, "match_score": score}
     log_activity(rel, principal, "relationship_requested", details)
@@ -220,7 +213,7 @@ def transition(rel_id: int, action: str, principal: Principal, reason: str | Non
     else:
         rel.response_reason, rel.responded_at = reason, now
     db.session.flush()
-    announce(rel, f"relationship:{PAST[action]}", relationship_dict(rel))
+    announce(rel, f"relationship:{PAST[action]}", relationship_out.dump(rel))
     log_activity(rel, principal, f"relationship_{PAST[action]}",
                  {"status": {"before": before, "after": rel.status}, "reason": reason})
     tell = [answerer(rel)] if action == "cancel" else [asker(rel)]

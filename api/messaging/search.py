@@ -15,7 +15,8 @@ from sqlalchemy import and_, select, text
 
 from api.auth import app_config
 from api.extensions import db
-from api.messaging import message_dict, visible_message_clause
+from api.messaging.access import visible_message_clause
+from api.paging import fetch_page
 from shared.auth import Principal
 from shared.errors import Invalid
 from shared.models import Message, Participant
@@ -68,11 +69,8 @@ def search(principal: Principal, q: str, limit: int, before: int | None) -> dict
         .join(Participant, visible_message_clause(principal.role, principal.id))
         .where(and_(*matches), Message.deleted_at.is_(None))
         .order_by(Message.id.desc())
-        .limit(limit + 1)
     )
     if before is not None:
         query = query.where(Message.id < before)
-    rows = list(db.session.execute(query).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"messages": [message_dict(m) for m in rows], "next_before": rows[-1].id if more else None, "terms": terms}
+    rows, more = fetch_page(query, limit)
+    return {"messages": rows, "next_before": rows[-1].id if more else None, "terms": terms}

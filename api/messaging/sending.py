@@ -13,23 +13,24 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import app_config
 from api.extensions import db
-from api.messaging import (
-    MAX_ID,
+from api.messaging.access import (
     lock_conversation,
     member_of,
-    message_dict,
     require_active,
     room_event,
     sender_of,
     visible_conversation,
     visible_message,
 )
-from api.notify import notify
+from api.messaging.notifying import notify
+from api.messaging.schemas import marker_out, message_out
+from api.paging import fetch_page
 from api.ratelimit import check_send_rate
+from api.schemas import MAX_ID, Augmented
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.models import Block, Conversation, Message, Participant
-from shared.timeutil import isoformat_z, utcnow
+from shared.timeutil import utcnow
 
 # Whitespace around a body does not count towards the limit, up to this much.
 WHITESPACE_ALLOWANCE = 1000
@@ -65,7 +66,7 @@ def _sending_context(
     conversation_id: int, sender: Principal
 ) -> tuple[Conversation, Participant, Principal | None, bool]:
     """(conversation, sender's row, direct peer, blocked?) in one query: what
-    `visible_conversation`, `direct_peer` (twice) and `blocked_between` read in five.
+    `visible_conversation`, the direct peer (twice) and `blocked_between` would read in five.
     A direct conversation returns every participant row, others only the
     sender's; each row says whether a block stands between it and the sender."""
     if conversation_id > MAX_ID:
@@ -119,7 +120,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     _advance_marker(me, message.id)
     # The events of a send wait for the commit and share one INSERT there.
-    room_event(conversation, "message:created", message_dict(message), flush=False)
+    room_event(conversation, "message:created", message_out.dump(message), flush=False)
     if peer is not None:
         _notify_peer(conversation, sender, peer, message)
     return message, True
@@ -162,11 +163,8 @@ def list_messages(conversation_id: int, principal: Principal, args: dict) -> dic
     if args.get("after") is not None:
         query = query.where(Message.id > args["after"])
     forward = args.get("after") is not None and args.get("before") is None
-    query = query.order_by(Message.id.asc() if forward else Message.id.desc()).limit(args["limit"] + 1)
-    rows = list(db.session.execute(query).scalars())
-    has_more = len(rows) > args["limit"]
-    rows = rows[: args["limit"]]
-    return {"messages": [message_dict(m) for m in rows], "has_more": has_more, "order": "asc" if forward else "desc"}
+    rows, has_more = fetch_page(query.order_by(Message.id.asc() if forward else Message.id.desc()), args["limit"])
+    return {"messages": rows, "has_more": has_more, "order": "asc" if forward else "desc"}
 
 
 def edit(message_id: int, editor: Principal, body: str) -> Message:
@@ -183,7 +181,7 @@ def edit(message_id: int, editor: Principal, body: str) -> Message:
     check_body(body)
     conversation = lock_conversation(message.conversation_id)
     message.body, message.edited_at = body, utcnow()
-    room_event(conversation, "message:updated", message_dict(message))
+    room_event(conversation, "message:updated", message_out.dump(message))
     return message
 
 
@@ -195,11 +193,11 @@ def delete(message_id: int, actor: Principal) -> Message:
         return message
     conversation = lock_conversation(message.conversation_id)
     message.deleted_at = utcnow()
-    room_event(conversation, "message:deleted", message_dict(message))
+    room_event(conversation, "message:deleted", message_out.dump(message))
     return message
 
 
-def mark_read(conversation_id: int, reader: Principal, message_id: int) -> dict:
+def mark_read(conversation_id: int, reader: Principal, message_id: int) -> Augmented:
     """Move the reader's marker forward to `message_id` (never back)."""
     conversation, me = visible_conversation(conversation_id, reader)
     message = db.session.get(Message, message_id)
@@ -212,14 +210,6 @@ def mark_read(conversation_id: int, reader: Principal, message_id: int) -> dict:
         conversation = lock_conversation(conversation.id)
         db.session.refresh(me, with_for_update=True)
         if _advance_marker(me, message_id):
-            room_event(conversation, "conversation:read", marker_dict(conversation.id, reader, me))
-    return marker_dict(conversation.id, reader, me)
+            room_event(conversation, "conversation:read", marker_out.dump(Augmented(me, principal=reader)))
+    return Augmented(me, principal=reader)
 
-
-def marker_dict(conversation_id: int, reader: Principal, me: Participant) -> dict:
-    return {
-        "conversation_id": conversation_id,
-        "principal": reader.as_dict(),
-        "last_read_message_id": me.last_read_message_id,
-        "last_read_at": isoformat_z(me.last_read_at),
-    }

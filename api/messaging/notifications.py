@@ -1,53 +1,42 @@
 """In-app notifications: the caller's list and marking them read."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from api.auth import authenticated, current_principal
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.extensions import db
-from api.messaging_schemas import NotificationQuery, NotificationsRead
-from api.notify import notification_dict
-from shared.auth import Principal
+from api.messaging.notifying import mine, unread_notifications
+from api.messaging.schemas import NotificationPage, NotificationQuery, NotificationsRead, NotificationsReadOut
+from api.paging import fetch_page
 from shared.models import Notification
 from shared.timeutil import utcnow
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1", description="In-app notifications")
 
 
-def _mine(principal: Principal):
-    return (Notification.recipient_role == principal.role, Notification.recipient_id == principal.id)
-
-
-def unread_notifications(principal: Principal) -> int:
-    query = select(func.count()).select_from(Notification).where(*_mine(principal), Notification.read_at.is_(None))
-    return db.session.execute(query).scalar_one()
-
-
 @blp.route("/notifications")
-@authenticated
+@blp.authenticated()
 @blp.arguments(NotificationQuery, location="query")
-@blp.response(200)
+@blp.response(200, NotificationPage)
 def list_notifications(args):
     """The caller's notifications, newest first (`unread=true` for unread only)."""
-    query = select(Notification).where(*_mine(current_principal())).order_by(Notification.id.desc())
+    query = select(Notification).where(*mine(current_principal())).order_by(Notification.id.desc())
     if args.get("unread") is not None:
         query = query.where(Notification.read_at.is_(None) if args["unread"] else Notification.read_at.is_not(None))
     if args.get("before") is not None:
         query = query.where(Notification.id < args["before"])
-    rows = list(db.session.execute(query.limit(args["limit"] + 1)).scalars())
-    more = len(rows) > args["limit"]
-    rows = rows[: args["limit"]]
-    return {"notifications": [notification_dict(n) for n in rows], "next_before": rows[-1].id if more else None}
+    rows, more = fetch_page(query, args["limit"])
+    return {"notifications": rows, "next_before": rows[-1].id if more else None}
 
 
 @blp.route("/notifications/read", methods=["POST"])
-@authenticated
+@blp.authenticated()
 @blp.arguments(NotificationsRead)
-@blp.response(200)
+@blp.response(200, NotificationsReadOut)
 def mark_read(args):
     """Mark the given `ids` (only the caller's own) or `all` as read."""
-    query = update(Notification).where(*_mine(current_principal()), Notification.read_at.is_(None))
+    query = update(Notification).where(*mine(current_principal()), Notification.read_at.is_(None))
     if not args.get("all"):
         query = query.where(Notification.id.in_(args["ids"]))
     updated = db.session.execute(query.values(read_at=utcnow())).rowcount

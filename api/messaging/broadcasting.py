@@ -5,16 +5,19 @@ appears in any table (as mentor, student, sender, recipient, actor...).
 """
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from sqlalchemy import literal, select, union
 
-from api.conversation_ops import add_participants
 from api.extensions import db
-from api.messaging import message_dict, room_event
-from api.notify import notify
-from api.outbox import request_id
+from api.messaging.access import room_event
+from api.messaging.membership import add_participants
+from api.messaging.notifying import notify
+from api.messaging.schemas import broadcast_event_out, message_out
+from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
-from shared.events import record_event
 from shared.models import (
     Activity,
     Block,
@@ -27,7 +30,6 @@ from shared.models import (
     Relationship,
     StudentNeeds,
 )
-from shared.timeutil import isoformat_z
 
 AUDIENCE_ROLES = {"all": ("mentor", "student", "admin"), "mentors": ("mentor",), "students": ("student",)}
 
@@ -60,7 +62,21 @@ def known_principals(roles: tuple[str, ...]) -> list[Principal]:
     return sorted(Principal(role, pid) for role, pid in rows)
 
 
-def broadcast(sender: Principal, audience: str, title: str, body: str) -> tuple[Conversation, Message, int]:
+@dataclass
+class Broadcast:
+    """What a broadcast sent (BroadcastOut)."""
+
+    conversation_id: int
+    message_id: int
+    audience: str
+    title: str
+    body: str
+    sender: Principal
+    created_at: dt.datetime
+    recipients: int
+
+
+def broadcast(sender: Principal, audience: str, title: str, body: str) -> Broadcast:
     """A broadcast conversation with one message, a notification per recipient
     and one `broadcast:created` event in the audience's room."""
     recipients = [p for p in known_principals(AUDIENCE_ROLES[audience]) if p != sender]
@@ -73,25 +89,10 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> tuple[
     db.session.add(message)
     db.session.flush()
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
-    room_event(conversation, "message:created", message_dict(message))
+    room_event(conversation, "message:created", message_out.dump(message))
     data = {"conversation_id": conversation.id, "message_id": message.id, "audience": audience}
     for recipient in recipients:
         notify(recipient, "broadcast", title, body, data=data)
-    event_data = broadcast_dict(conversation, message, audience)
-    record_event(db.session, rooms.audience(audience), "broadcast:created", event_data, request_id=request_id())
-    return conversation, message, len(recipients)
-
-
-def broadcast_dict(conversation: Conversation, message: Message, audience: str, recipients: int | None = None) -> dict:
-    out = {
-        "conversation_id": conversation.id,
-        "message_id": message.id,
-        "audience": audience,
-        "title": conversation.title,
-        "body": message.body,
-        "sender": {"role": message.sender_role, "id": message.sender_id},
-        "created_at": isoformat_z(message.created_at),
-    }
-    if recipients is not None:
-        out["recipients"] = recipients
-    return out
+    sent = Broadcast(conversation.id, message.id, audience, title, body, sender, message.created_at, len(recipients))
+    record(rooms.audience(audience), "broadcast:created", broadcast_event_out.dump(sent))
+    return sent

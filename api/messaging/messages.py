@@ -1,13 +1,19 @@
 """Messages: list by id cursor, send (idempotent), edit, soft delete, search."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
-from api import message_ops, search
-from api.auth import authenticated, current_principal
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.extensions import db
-from api.messaging import message_dict
-from api.messaging_schemas import MessageCreate, MessageEdit, MessageListQuery, SearchQuery
+from api.messaging import search, sending
+from api.messaging.schemas import (
+    MessageCreate,
+    MessageEdit,
+    MessageListQuery,
+    MessageOut,
+    MessagePage,
+    SearchPage,
+    SearchQuery,
+)
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1", description="Messages")
 CONVERSATION_MESSAGES = "/conversations/<int(max=9223372036854775807):conversation_id>/messages"
@@ -15,51 +21,55 @@ MESSAGE = "/messages/<int(max=9223372036854775807):message_id>"
 
 
 @blp.route(CONVERSATION_MESSAGES)
-@authenticated
+@blp.authenticated()
 @blp.arguments(MessageListQuery, location="query")
-@blp.response(200)
+@blp.response(200, MessagePage)
+@blp.errors(404)
 def list_messages(args, conversation_id):
     """A page of messages by id cursor (`before`/`after`, `limit` <= 100), newest first."""
-    return message_ops.list_messages(conversation_id, current_principal(), args)
+    return sending.list_messages(conversation_id, current_principal(), args)
 
 
 @blp.route(CONVERSATION_MESSAGES, methods=["POST"])
-@authenticated
+@blp.authenticated()
 @blp.arguments(MessageCreate)
-@blp.response(201)
+@blp.response(201, MessageOut, description="The message was sent.")
+@blp.alt_response(200, schema=MessageOut, description="A retried `client_msg_id`: the original.", success=True)
+@blp.errors(403, 404, 409, 429)
 def send_message(args, conversation_id):
     """Send a message; a retried `client_msg_id` returns the original with 200."""
-    message, created = message_ops.send(conversation_id, current_principal(), args)
-    body = message_dict(message)  # before commit: after it, reading the row again costs a checkout and a SELECT
+    message, created = sending.send(conversation_id, current_principal(), args)
     db.session.commit()
-    return body, 201 if created else 200
+    return message, 201 if created else 200
 
 
 @blp.route(MESSAGE, methods=["PATCH"])
-@authenticated
+@blp.authenticated()
 @blp.arguments(MessageEdit)
-@blp.response(200)
+@blp.response(200, MessageOut)
+@blp.errors(403, 404, 409)
 def edit_message(args, message_id):
     """Edit one's own message within the edit window."""
-    body = message_dict(message_ops.edit(message_id, current_principal(), args["body"]))
+    message = sending.edit(message_id, current_principal(), args["body"])
     db.session.commit()
-    return body
+    return message
 
 
 @blp.route(MESSAGE, methods=["DELETE"])
-@authenticated
-@blp.response(200)
+@blp.authenticated()
+@blp.response(200, MessageOut)
+@blp.errors(403, 404)
 def delete_message(message_id):
     """Soft-delete a message (sender or admin); its body is gone from then on."""
-    body = message_dict(message_ops.delete(message_id, current_principal()))
+    message = sending.delete(message_id, current_principal())
     db.session.commit()
-    return body
+    return message
 
 
 @blp.route("/messages/search")
-@authenticated
+@blp.authenticated()
 @blp.arguments(SearchQuery, location="query")
-@blp.response(200)
+@blp.response(200, SearchPage)
 def search_messages(args):
     """Messages matching `q` in the caller's conversations, newest first."""
     return search.search(current_principal(), args["q"], args["limit"], args.get("before"))

@@ -1,4 +1,4 @@
-"""Reading conversations: the caller's list and one conversation in detail.
+"""The caller's inbox: the list of conversations, one in detail, unread counts.
 
 A page costs four queries whatever its size (conversations with the caller's
 membership, their participants, their last messages, the caller's unread
@@ -12,10 +12,11 @@ from collections import defaultdict
 from sqlalchemy import and_, func, or_, select
 
 from api.extensions import db
-from api.messaging import message_dict, visible_conversation
+from api.messaging.access import visible_conversation
+from api.paging import fetch_page
+from api.schemas import Augmented
 from shared.auth import Principal
 from shared.models import Conversation, Message, Participant
-from shared.timeutil import isoformat_z
 
 EPOCH = dt.datetime(1970, 1, 1)
 
@@ -63,35 +64,8 @@ def unread_counts(principal: Principal, conversation_ids: list[int] | None = Non
     return {cid: count for cid, count in db.session.execute(query)}
 
 
-def participant_dict(p: Participant) -> dict:
-    return {
-        "role": p.role,
-        "id": p.principal_id,
-        "joined_at": isoformat_z(p.joined_at),
-        "left_at": isoformat_z(p.left_at),
-        "last_read_message_id": p.last_read_message_id,
-        "last_read_at": isoformat_z(p.last_read_at),
-    }
-
-
-def conversation_dict(c: Conversation, members: list[Participant], last: Message | None, unread: int) -> dict:
-    return {
-        "id": c.id,
-        "type": c.type,
-        "title": c.title,
-        "owner": {"role": c.owner_role, "id": c.owner_id} if c.owner_role else None,
-        "relationship_id": c.relationship_id,
-        "created_at": isoformat_z(c.created_at),
-        "last_activity_at": isoformat_z(c.last_activity_at),
-        "last_seq": c.last_seq,
-        "participants": [participant_dict(p) for p in members],
-        "last_message": message_dict(last) if last is not None else None,
-        "unread": unread,
-    }
-
-
-def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principal) -> list[dict]:
-    """Dicts for many conversations in three queries."""
+def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principal) -> list[Augmented]:
+    """Conversations with participants, last message and unread count (ConversationOut), in three queries."""
     ids = [c.id for c, _ in pairs]
     members = defaultdict(list)
     for p in db.session.execute(
@@ -102,7 +76,9 @@ def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principa
     last = {m.id: m for m in db.session.execute(select(Message).where(Message.id.in_(last_ids))).scalars()}
     unread = unread_counts(principal, ids)
     return [
-        conversation_dict(c, members[c.id], last.get(visible_last_id(c, me)), unread.get(c.id, 0))
+        Augmented(
+            c, participants=members[c.id], last_message=last.get(visible_last_id(c, me)), unread=unread.get(c.id, 0)
+        )
         for c, me in pairs
     ]
 
@@ -113,7 +89,6 @@ def list_conversations(principal: Principal, limit: int, before: str | None) -> 
         .join(Participant, Participant.conversation_id == Conversation.id)
         .where(Participant.role == principal.role, Participant.principal_id == principal.id)
         .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
-        .limit(limit + 1)
     )
     if before:
         at, cid = decode_cursor(before)
@@ -123,14 +98,12 @@ def list_conversations(principal: Principal, limit: int, before: str | None) -> 
                 and_(Conversation.last_activity_at == at, Conversation.id < cid),
             )
         )
-    pairs = [tuple(row) for row in db.session.execute(query)]
-    more = len(pairs) > limit
-    pairs = pairs[:limit]
+    pairs, more = fetch_page(query, limit, scalars=False)
     items = _describe(pairs, principal) if pairs else []
     return {"conversations": items, "next_before": encode_cursor(pairs[-1][0]) if more else None}
 
 
-def describe_one(conversation_id: int, principal: Principal) -> dict:
+def describe_one(conversation_id: int, principal: Principal) -> Augmented:
     conversation, me = visible_conversation(conversation_id, principal)
     return _describe([(conversation, me)], principal)[0]
 
@@ -139,4 +112,4 @@ def members_of(conversation_id: int) -> dict:
     rows = db.session.execute(
         select(Participant).where(Participant.conversation_id == conversation_id).order_by(Participant.id)
     ).scalars()
-    return {"conversation_id": conversation_id, "participants": [participant_dict(p) for p in rows]}
+    return {"conversation_id": conversation_id, "participants": list(rows)}

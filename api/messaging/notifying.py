@@ -1,30 +1,18 @@
-"""In-app notifications: one row per recipient plus its live event.
+"""In-app notifications: one row per recipient plus its live event; unread counts.
 
 Written in the caller's transaction, so a notification exists exactly when
 the change that caused it committed.
 """
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from api.extensions import db
-from api.outbox import request_id
+from api.messaging.schemas import notification_out
+from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
-from shared.events import record_event
 from shared.models import Notification
-from shared.timeutil import isoformat_z
-
-
-def notification_dict(n: Notification) -> dict:
-    return {
-        "id": n.id,
-        "type": n.type,
-        "title": n.title,
-        "body": n.body,
-        "link": n.link,
-        "data": n.data or {},
-        "created_at": isoformat_z(n.created_at),
-        "read_at": isoformat_z(n.read_at),
-    }
 
 
 def notify(
@@ -52,8 +40,15 @@ def notify(
     )
     db.session.add(row)
     db.session.flush()
-    record_event(
-        db.session, rooms.personal(recipient), "notification:created", notification_dict(row),
-        request_id=request_id(), flush=not defer_event,
-    )
+    record(rooms.personal(recipient), "notification:created", notification_out.dump(row), flush=not defer_event)
     return row
+
+
+def mine(principal: Principal) -> tuple:
+    """SQL conditions: notifications addressed to `principal`."""
+    return (Notification.recipient_role == principal.role, Notification.recipient_id == principal.id)
+
+
+def unread_notifications(principal: Principal) -> int:
+    query = select(func.count()).select_from(Notification).where(*mine(principal), Notification.read_at.is_(None))
+    return db.session.execute(query).scalar_one()

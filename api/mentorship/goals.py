@@ -1,65 +1,23 @@
 """Goals of a relationship: members of an active one change them, admins read."""
 from __future__ import annotations
 
-import marshmallow as ma
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from api.auth import authenticated, current_principal
+from api.auth import current_principal
+from api.docs import Blueprint
 from api.extensions import db
-from api.mentorship import announce, goal_dict, log_activity, visible_relationship, writable_relationship
-from api.relationships import PrincipalOut
+from api.mentorship.access import visible_relationship, writable_relationship
+from api.mentorship.activity_log import announce, log_activity
+from api.mentorship.schemas import GoalIn, GoalList, GoalOut, GoalPatch, goal_out
 from shared.errors import NotFound
 from shared.models import Goal
 from shared.timeutil import utcnow
 
 blp = Blueprint("goals", __name__, url_prefix="/api/v1", description="Goals of a mentorship")
+GOALS = "/relationships/<int(max=2147483647):rel_id>/goals"
+GOAL = "/goals/<int(max=2147483647):goal_id>"
 
-GOAL_STATUSES = ("not_started", "in_progress", "completed", "abandoned")
-PRIORITIES = ("low", "medium", "high")
 TRACKED = ("title", "description", "status", "priority", "progress", "target_date")
-
-
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("must not be blank")
-
-
-class GoalPatch(ma.Schema):
-    title = ma.fields.String(validate=[ma.validate.Length(min=1, max=200), _not_blank])
-    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
-    status = ma.fields.String(validate=ma.validate.OneOf(GOAL_STATUSES))
-    priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
-    progress = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=100))
-    target_date = ma.fields.Date(allow_none=True)
-
-    @ma.validates_schema
-    def _something(self, data, **kwargs):
-        if not data:
-            raise ma.ValidationError("give at least one field to change", "_schema")
-
-
-class GoalIn(GoalPatch):
-    title = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=200), _not_blank])
-
-
-class GoalOut(ma.Schema):
-    id = ma.fields.Integer()
-    relationship_id = ma.fields.Integer()
-    title = ma.fields.String()
-    description = ma.fields.String(allow_none=True)
-    status = ma.fields.String()
-    priority = ma.fields.String()
-    progress = ma.fields.Integer()
-    target_date = ma.fields.String(allow_none=True)
-    completed_at = ma.fields.String(allow_none=True)
-    created_by = ma.fields.Nested(PrincipalOut)
-    created_at = ma.fields.String()
-    updated_at = ma.fields.String()
-
-
-class GoalList(ma.Schema):
-    goals = ma.fields.List(ma.fields.Nested(GoalOut))
 
 
 def _apply(goal: Goal, changes: dict) -> dict:
@@ -96,20 +54,22 @@ def _member_goal(goal_id: int, write: bool):
     return goal, rel
 
 
-@blp.route("/relationships/<int(max=2147483647):rel_id>/goals")
-@authenticated
+@blp.route(GOALS)
+@blp.authenticated()
 @blp.response(200, GoalList)
+@blp.errors(404)
 def list_goals(rel_id):
     """The relationship's goals, oldest first (members and admins)."""
     visible_relationship(rel_id, current_principal())
     goals = db.session.execute(select(Goal).where(Goal.relationship_id == rel_id).order_by(Goal.id)).scalars()
-    return {"goals": [goal_dict(g) for g in goals]}
+    return {"goals": list(goals)}
 
 
-@blp.route("/relationships/<int(max=2147483647):rel_id>/goals", methods=["POST"])
-@authenticated
+@blp.route(GOALS, methods=["POST"])
+@blp.authenticated()
 @blp.arguments(GoalIn)
 @blp.response(201, GoalOut)
+@blp.errors(403, 404, 409)
 def create_goal(body, rel_id):
     """Add a goal (members of an active relationship)."""
     me = current_principal()
@@ -118,32 +78,34 @@ def create_goal(body, rel_id):
     db.session.add(goal)
     _apply(goal, {"status": "not_started", "priority": "medium", **body})
     db.session.flush()
-    announce(rel, "goal:created", goal_dict(goal))
+    announce(rel, "goal:created", goal_out.dump(goal))
     log_activity(rel, me, "goal_created", {"goal_id": goal.id, "title": goal.title, "status": goal.status})
     db.session.commit()
-    return goal_dict(goal)
+    return goal
 
 
-@blp.route("/goals/<int(max=2147483647):goal_id>", methods=["PATCH"])
-@authenticated
+@blp.route(GOAL, methods=["PATCH"])
+@blp.authenticated()
 @blp.arguments(GoalPatch)
 @blp.response(200, GoalOut)
+@blp.errors(403, 404, 409)
 def update_goal(body, goal_id):
     """Change a goal's fields, status or progress (members of an active relationship)."""
     goal, rel = _member_goal(goal_id, write=True)
     diff = _apply(goal, body)
     if diff:
         db.session.flush()
-        announce(rel, "goal:updated", goal_dict(goal))
+        announce(rel, "goal:updated", goal_out.dump(goal))
         details = {"goal_id": goal.id, "title": goal.title, "changes": diff}
         log_activity(rel, current_principal(), "goal_updated", details)
     db.session.commit()
-    return goal_dict(goal)
+    return goal
 
 
-@blp.route("/goals/<int(max=2147483647):goal_id>", methods=["DELETE"])
-@authenticated
+@blp.route(GOAL, methods=["DELETE"])
+@blp.authenticated()
 @blp.response(204)
+@blp.errors(403, 404, 409)
 def delete_goal(goal_id):
     """Delete a goal (members of an active relationship); the log keeps its trace."""
     goal, rel = _member_goal(goal_id, write=True)

@@ -1,4 +1,5 @@
-"""Messaging rules that span conversations, participants, messages and blocks.
+"""Who may see and write what in messaging: the lookups that answer 404 + permission,
+the conversation lock, and the events of a conversation's room.
 
 Visibility in one sentence: a principal sees a conversation while they have a
 participant row in it; a former participant (`left_at` set) keeps read access
@@ -9,17 +10,12 @@ from __future__ import annotations
 from sqlalchemy import and_, or_, select
 
 from api.extensions import db
-from api.outbox import request_id
+from api.outbox import record
+from api.schemas import MAX_ID
 from shared import rooms
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
-from shared.events import record_event
 from shared.models import Block, Conversation, Message, Participant
-from shared.timeutil import isoformat_z
-
-MEMBER_ROLES = ("mentor", "student", "admin")
-MAX_ID = 2**63 - 1
-MAX_PRINCIPAL_ID = 2**31 - 1
 
 
 def member_of(row) -> Principal:
@@ -92,30 +88,11 @@ def lock_conversation(conversation_id: int) -> Conversation:
 def room_event(conversation: Conversation, type_: str, data: dict, flush: bool = True) -> dict | None:
     """An event in `conversation:<id>` with the next seq; the row must be locked."""
     conversation.last_seq = (conversation.last_seq or 0) + 1
-    return record_event(
-        db.session, rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq,
-        request_id=request_id(), flush=flush,
-    )
+    return record(rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq, flush=flush)
 
 
 def personal_event(principal: Principal, type_: str, data: dict) -> dict:
-    return record_event(db.session, rooms.personal(principal), type_, data, request_id=request_id())
-
-
-def message_dict(m: Message) -> dict:
-    deleted = m.deleted_at is not None
-    return {
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "sender": sender_of(m).as_dict(),
-        "body": None if deleted else m.body,
-        "parent_id": m.parent_id,
-        "reply_count": m.reply_count,
-        "client_msg_id": m.client_msg_id,
-        "created_at": isoformat_z(m.created_at),
-        "edited_at": isoformat_z(m.edited_at),
-        "deleted_at": isoformat_z(m.deleted_at),
-    }
+    return record(rooms.personal(principal), type_, data)
 
 
 def blocked_between(a: Principal, b: Principal) -> bool:
@@ -128,11 +105,3 @@ def blocked_between(a: Principal, b: Principal) -> bool:
     )
     return db.session.execute(select(Block.id).where(pair).limit(1)).first() is not None
 
-
-def direct_peer(conversation: Conversation, principal: Principal) -> Principal | None:
-    """The other member of a direct conversation."""
-    rows = db.session.execute(
-        select(Participant).where(Participant.conversation_id == conversation.id)
-    ).scalars()
-    others = [member_of(r) for r in rows if member_of(r) != principal]
-    return others[0] if others else None

@@ -1,4 +1,4 @@
-"""Matching suggestions: `GET /matches` ranks mentors for a student, students for a mentor.
+"""Scoring pairs and finding candidates: mentors for a student, students for a mentor.
 
 Score (0-100) = 40 x sectors overlap + 40 x skills overlap + 20 x languages
 overlap, where overlap = |student's items that the mentor also lists| /
@@ -10,15 +10,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import marshmallow as ma
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from api.auth import app_config, current_principal, require_roles
+from api.auth import app_config
 from api.extensions import db
 from shared.models import MentorProfile, Relationship, StudentNeeds
-
-blp = Blueprint("matching", __name__, url_prefix="/api/v1", description="Matching suggestions")
 
 WEIGHTS = (("sectors", 40), ("skills", 40), ("languages", 20))
 
@@ -85,30 +81,3 @@ def students_for(mentor_id: int) -> list[tuple[int, dict]]:
 def ranked(candidates: list[tuple[int, dict]], role: str, limit: int) -> list[dict]:
     candidates.sort(key=lambda c: (-c[1]["score"], c[0]))
     return [{"role": role, "id": cid, **scored} for cid, scored in candidates[:limit]]
-
-
-class MatchQuery(ma.Schema):
-    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
-
-
-class MatchSchema(ma.Schema):
-    role = ma.fields.String()
-    id = ma.fields.Integer()
-    score = ma.fields.Integer()
-    breakdown = ma.fields.Dict()
-
-
-class MatchList(ma.Schema):
-    matches = ma.fields.List(ma.fields.Nested(MatchSchema))
-
-
-@blp.route("/matches")
-@blp.arguments(MatchQuery, location="query")
-@blp.response(200, MatchList)
-@require_roles("mentor", "student")
-def list_matches(query):
-    """Ranked suggestions for the caller, best first, with the score's breakdown."""
-    me = current_principal()
-    if me.role == "student":
-        return {"matches": ranked(mentors_for(me.id), "mentor", query["limit"])}
-    return {"matches": ranked(students_for(me.id), "student", query["limit"])}

@@ -1,0 +1,61 @@
+"""The app factory: `create_app(config)` binds extensions, blueprints, docs, metrics and error handlers."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask, g, request
+
+from api import docs, errors, health, me, mentorship, messaging, outbox  # outbox: its import registers the hooks
+from api.cors import setup_cors
+from api.extensions import db
+from api.metrics import setup_metrics
+from shared.config import Config, load_or_exit
+from shared.db import engine_options
+from shared.events import make_publisher
+from shared.logs import set_request_id_provider
+
+BLUEPRINTS = [me.blp, *mentorship.BLUEPRINTS, *messaging.BLUEPRINTS]
+
+
+def _flask_settings(config: Config) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": config.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(config.database_url),
+        "MAX_CONTENT_LENGTH": config.max_body_bytes,
+        **docs.SETTINGS,
+    }
+
+
+def _assign_request_id() -> None:
+    # Honour an id from nginx or the caller so one id follows a request through.
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+
+
+def _echo_request_id(response):
+    response.headers["X-Request-ID"] = g.get("request_id", "")
+    return response
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or load_or_exit()
+    app = Flask(__name__)
+    app.config.update(_flask_settings(config))
+    app.json.sort_keys = False
+    app.extensions["app_config"] = config
+    app.extensions["publisher"] = make_publisher(
+        config.redis_url, config.events_channel, config.events_signing_secret
+    )
+    db.init_app(app)
+    openapi = docs.OpenApi(app)
+    app.extensions["openapi"] = openapi
+    for blueprint in BLUEPRINTS:
+        openapi.register_blueprint(blueprint)
+    app.register_blueprint(health.blp)
+    setup_metrics(app)
+    setup_cors(app, config)
+    set_request_id_provider(outbox.request_id)
+    errors.register_error_handlers(app)
+    app.before_request(_assign_request_id)
+    app.after_request(_echo_request_id)
+    return app

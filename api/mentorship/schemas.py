@@ -1,0 +1,218 @@
+"""The shapes of the mentorship endpoints, in and out (shape only; rules live in the logic modules)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from api.schemas import (
+    MAX_ID,
+    MAX_PRINCIPAL_ID,
+    DictOrEmpty,
+    Limit,
+    OutSchema,
+    PrincipalId,
+    PrincipalRef,
+    Timestamp,
+    not_blank,
+)
+
+STATUSES = ("pending", "active", "declined", "cancelled", "ended")
+GOAL_STATUSES = ("not_started", "in_progress", "completed", "abandoned")
+PRIORITIES = ("low", "medium", "high")
+
+
+def _distinct(items: list[str]) -> None:
+    keys = [i.strip().casefold() for i in items]
+    if "" in keys:
+        raise ma.ValidationError("items must not be blank")
+    if len(set(keys)) != len(keys):
+        raise ma.ValidationError("items must be distinct (case-insensitive)")
+
+
+def _tag_list():
+    """Up to 50 distinct strings of 1-100 characters (compared case-insensitively)."""
+    item = ma.fields.String(validate=validate.Length(min=1, max=100))
+    return ma.fields.List(item, load_default=list, validate=[validate.Length(max=50), _distinct])
+
+
+# Profiles and needs
+
+class ProfileIn(ma.Schema):
+    sectors = _tag_list()
+    skills = _tag_list()
+    languages = _tag_list()
+    # null (or absent) = the configured default (DEFAULT_MAX_MENTEES).
+    max_mentees = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
+    accepting = ma.fields.Boolean(load_default=True)
+
+
+class NeedsIn(ma.Schema):
+    sectors = _tag_list()
+    skills = _tag_list()
+    languages = _tag_list()
+    goals = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+class ProfileOut(OutSchema):
+    """A mentor profile, with `capacity` and `active_mentees` computed by the view."""
+
+    mentor_id = ma.fields.Integer()
+    sectors = ma.fields.List(ma.fields.String())
+    skills = ma.fields.List(ma.fields.String())
+    languages = ma.fields.List(ma.fields.String())
+    max_mentees = ma.fields.Integer(allow_none=True)
+    capacity = ma.fields.Integer()
+    active_mentees = ma.fields.Integer()
+    accepting = ma.fields.Boolean()
+    updated_at = Timestamp()
+
+
+class NeedsOut(OutSchema):
+    student_id = ma.fields.Integer()
+    sectors = ma.fields.List(ma.fields.String())
+    skills = ma.fields.List(ma.fields.String())
+    languages = ma.fields.List(ma.fields.String())
+    goals = ma.fields.String(allow_none=True)
+    updated_at = Timestamp()
+
+
+# Matching
+
+class MatchQuery(ma.Schema):
+    limit = Limit(20, 100)
+
+
+class MatchSchema(OutSchema):
+    role = ma.fields.String()
+    id = ma.fields.Integer()
+    score = ma.fields.Integer()
+    breakdown = ma.fields.Dict()
+
+
+class MatchList(OutSchema):
+    matches = ma.fields.List(ma.fields.Nested(MatchSchema))
+
+
+# Relationships
+
+class CreateIn(ma.Schema):
+    mentor_id = PrincipalId()
+    student_id = PrincipalId()
+    message = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class ReasonIn(ma.Schema):
+    reason = ma.fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class EndIn(ma.Schema):
+    reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
+
+
+class ListQuery(ma.Schema):
+    # Bounded by the INT columns: a larger number is a 422, not a database error (SQLite overflows).
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    mentor_id = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
+    student_id = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
+    before = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
+    limit = Limit(50, 100)
+
+
+class RelationshipOut(OutSchema):
+    id = ma.fields.Integer()
+    mentor_id = ma.fields.Integer()
+    student_id = ma.fields.Integer()
+    status = ma.fields.String()
+    requested_by = ma.fields.String()
+    request_message = ma.fields.String(allow_none=True)
+    match_score = ma.fields.Integer(allow_none=True)
+    response_reason = ma.fields.String(allow_none=True)
+    end_reason = ma.fields.String(allow_none=True)
+    ended_by = PrincipalRef("ended_by_role", "ended_by_id", allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    responded_at = Timestamp(allow_none=True)
+    ended_at = Timestamp(allow_none=True)
+
+
+class RelationshipPage(OutSchema):
+    relationships = ma.fields.List(ma.fields.Nested(RelationshipOut))
+    next_before = ma.fields.Integer(allow_none=True)
+
+
+# Goals
+
+class GoalPatch(ma.Schema):
+    title = ma.fields.String(validate=[validate.Length(min=1, max=200), not_blank])
+    description = ma.fields.String(allow_none=True, validate=validate.Length(max=5000))
+    status = ma.fields.String(validate=validate.OneOf(GOAL_STATUSES))
+    priority = ma.fields.String(validate=validate.OneOf(PRIORITIES))
+    progress = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
+    target_date = ma.fields.Date(allow_none=True)
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("give at least one field to change", "_schema")
+
+
+class GoalIn(GoalPatch):
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+
+
+class GoalOut(OutSchema):
+    id = ma.fields.Integer()
+    relationship_id = ma.fields.Integer()
+    title = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    priority = ma.fields.String()
+    progress = ma.fields.Integer()
+    target_date = ma.fields.Date(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    created_by = PrincipalRef("created_by_role", "created_by_id")
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class GoalList(OutSchema):
+    goals = ma.fields.List(ma.fields.Nested(GoalOut))
+
+
+# Activities
+
+class NoteIn(ma.Schema):
+    text = ma.fields.String(required=True, validate=[validate.Length(min=1, max=5000), not_blank])
+
+
+class PageQuery(ma.Schema):
+    before = ma.fields.Integer(validate=validate.Range(1, MAX_ID))
+    after = ma.fields.Integer(validate=validate.Range(0, MAX_ID))
+    limit = Limit(50, 100)
+
+    @ma.validates_schema
+    def _one_cursor(self, data, **kwargs):
+        if "before" in data and "after" in data:
+            raise ma.ValidationError("give before or after, not both", "_schema")
+
+
+class ActivityOut(OutSchema):
+    id = ma.fields.Integer()
+    relationship_id = ma.fields.Integer()
+    actor = PrincipalRef("actor_role", "actor_id")
+    kind = ma.fields.String()
+    text = ma.fields.String(allow_none=True)
+    details = DictOrEmpty()
+    created_at = Timestamp()
+
+
+class ActivityPage(OutSchema):
+    activities = ma.fields.List(ma.fields.Nested(ActivityOut))
+    has_more = ma.fields.Boolean()
+
+
+
+# One instance each, for the event payloads the logic writes.
+relationship_out = RelationshipOut()
+goal_out = GoalOut()
+activity_out = ActivityOut()
