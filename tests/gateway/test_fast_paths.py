@@ -22,7 +22,7 @@ from gateway.fast.queue import PacketQueue
 from gateway.fast.subscriber import Subscriber
 from shared.events import encode_channel_message
 from tests.gateway.conftest import EVENTS_SECRET, ROOT, free_port
-from tests.gateway.helpers import Sock, eventually, run
+from tests.gateway.helpers import Sock, eventually, relay_to_websocket_and_polling, run
 
 OFF = {"GATEWAY_FAST_EMIT": "0", "GATEWAY_FAST_QUEUE": "0", "GATEWAY_FAST_SUBSCRIBER": "0"}
 
@@ -128,22 +128,7 @@ def test_each_switch_off_really_takes_the_library_path(config, token, channel, o
 
 def test_with_the_fast_paths_off_a_gateway_delivers_the_library_way(gateways, api, token):
     gateway = gateways(**OFF)
-    cid = api.group(1, [("mentor", 21), ("student", 31), ("student", 32)])
-
-    async def scenario():
-        ws = await Sock(gateway.url).connect(token("mentor", 21))
-        polling = await Sock(gateway.url).connect(token("student", 32), transports=["polling"])
-        try:
-            for i in range(5):
-                await api.a("send", ("student", 31), cid, f"m{i}")
-            for sock in (ws, polling):
-                await sock.wait_for(lambda c: len(c.bodies()) == 5, what="5 messages")
-                assert sock.bodies() == [f"m{i}" for i in range(5)]
-        finally:
-            await ws.close()
-            await polling.close()
-
-    run(scenario())
+    relay_to_websocket_and_polling(gateway, api, token, [f"m{i}" for i in range(5)])
     metrics = gateway.metrics()
     assert [metrics[f'gateway_fast_path_active{{path="{p}"}}'] for p in ("emit", "queue", "subscriber")] == [0] * 3
     assert metrics["gateway_deliveries_direct_total"] == 0

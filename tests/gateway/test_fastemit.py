@@ -20,7 +20,7 @@ from engineio import packet as eio_packet
 
 from gateway.fast import queue
 from gateway.fast.emit import FastEmitter, ws_frame
-from tests.gateway.helpers import Sock, eventually, run
+from tests.gateway.helpers import eventually, relay_to_websocket_and_polling, run
 
 TIMEOUT = 10
 
@@ -353,22 +353,7 @@ def test_the_gateway_relays_through_the_fast_path(gateways, api, token):
     # The fast paths on whatever the run's GATEWAY_FAST_* say; a quick polling disconnect.
     gateway = gateways(GATEWAY_FAST_EMIT="1", GATEWAY_FAST_QUEUE="1", GATEWAY_PING_INTERVAL="1",
                        GATEWAY_PING_TIMEOUT="3")
-    cid = api.group(1, [("mentor", 21), ("student", 31), ("student", 32)])
-
-    async def scenario():
-        ws = await Sock(gateway.url).connect(token("mentor", 21))
-        polling = await Sock(gateway.url).connect(token("student", 32), transports=["polling"])
-        try:
-            for i in range(5):
-                await api.a("send", ("student", 31), cid, f"m{i} é😀")
-            for sock in (ws, polling):
-                await sock.wait_for(lambda c: len(c.bodies()) == 5, what="5 messages")
-                assert sock.bodies() == [f"m{i} é😀" for i in range(5)]
-        finally:
-            await ws.close()
-            await polling.close()
-
-    run(scenario())
+    relay_to_websocket_and_polling(gateway, api, token, [f"m{i} é😀" for i in range(5)])
     metrics = gateway.metrics()
     assert metrics["gateway_deliveries_direct_total"] >= 1
     assert metrics["gateway_deliveries_queued_total"] >= 5
