@@ -27,7 +27,7 @@ import socket
 import time
 from urllib.parse import unquote, urlparse
 
-from gateway.subscriber import pack  # RESP command packing, shared with the gateway's subscriber
+from gateway.fast.subscriber import pack  # RESP command packing, shared with the gateway's subscriber
 
 # Far above any real event id, so the gateway's log reader never confuses them.
 ID_BASE = 10**12

@@ -8,12 +8,13 @@ from aiohttp import web
 
 from gateway.app import init_app
 from shared.config import load_or_exit
+from shared.logs import configure_logging
 
 
 def main() -> None:
     config = load_or_exit()
-    logging.basicConfig(level=logging.DEBUG if config.debug else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # As the API does: LOG_FORMAT (text or json) and LOG_LEVEL; DEBUG=1 means LOG_LEVEL=DEBUG.
+    configure_logging("gateway", level="DEBUG" if config.debug else None)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is optional

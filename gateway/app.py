@@ -1,36 +1,102 @@
 """Gateway application factory: aiohttp + python-socketio.
 
-`init_app(config)` wires the parts with `setup_*` helpers; resources with a
-lifetime (database engine, Redis client, background tasks) live in
-`cleanup_ctx`, and `on_shutdown` closes every socket's transport so clients
-reconnect to another gateway.
+`init_app(config)` decides the fast paths (`gateway.fast`), makes the
+Socket.IO server and its emitter, and adds the routes. The resources with a
+lifetime are made in `cleanup_ctx`, in dependency order: the database
+engines, the Redis client, then the parts (`build`, which hands each part
+what it uses) and their background tasks. `on_shutdown` closes every
+socket's transport so clients reconnect to another gateway.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import uuid
 from contextlib import suppress
+from dataclasses import dataclass
 
 import socketio
 from aiohttp import web
+from redis.asyncio import Redis
+from sqlalchemy.engine import Engine
 
-from gateway.connect import setup_connect
+from gateway import fast
+from gateway.bus import Bus, BusLink, SignedChannel
+from gateway.connect import Connections
+from gateway.database import Database
 from gateway.demo import setup_demo
+from gateway.emit import SocketIOEmitter
 from gateway.fanout import Fanout
-from gateway.fastemit import FastEmitter
-from gateway.hub import Hub
-from gateway.lookup import lookup_engine
-from gateway.presence import Presence
+from gateway.fast import FastPaths
+from gateway.logreader import LogReader
+from gateway.lookup import RoomLookup, lookup_engine
+from gateway.metrics import CONTENT_TYPE, GatewayCollector, Metrics, render
+from gateway.presence import Presence, presence_store
+from gateway.registry import Registry
 from gateway.relay import Relay
+from gateway.replay import Replay
+from gateway.tasks import Tasks
 from gateway.typing import Typing
 from shared.config import Config
 from shared.db import make_engine
 
 log = logging.getLogger(__name__)
 
-CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
-SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio", socketio.AsyncServer)
-HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+
+@dataclass(frozen=True)
+class Gateway:
+    """The parts of one running gateway (built by `build`, in this order)."""
+
+    id: str
+    metrics: Metrics
+    tasks: Tasks
+    registry: Registry
+    link: BusLink
+    relay: Relay
+    fanout: Fanout
+    bus: Bus | None  # None without Redis: the relay reads the log
+    typing: Typing
+    presence: Presence
+    lookup: RoomLookup
+    replay: Replay
+    connections: Connections
+    collector: GatewayCollector
+
+
+CONFIG = web.AppKey("config", Config)
+FAST_PATHS = web.AppKey("fast_paths", FastPaths)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+EMITTER = web.AppKey("emitter", SocketIOEmitter)
+DATABASE = web.AppKey("database", Database)
+LOOKUP_ENGINE: web.AppKey[Engine | None] = web.AppKey("lookup_engine")
+REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
+GATEWAY = web.AppKey("gateway", Gateway)
+
+
+def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, paths: FastPaths, db: Database,
+          lookup_db: Engine | None, redis: Redis | None) -> Gateway:
+    """Every part, each made from the ones before it."""
+    gateway_id = uuid.uuid4().hex[:12]
+    metrics, tasks, link = Metrics(), Tasks(), BusLink()
+    registry = Registry(sio, on_expired=lambda sid: tasks.spawn(sio.disconnect(sid)))
+    signed = SignedChannel(config.events_signing_secret, metrics)
+    relay = Relay(config, registry, emitter, LogReader(db, config.gateway_late_commit_window), signed, link,
+                  metrics)
+    fanout = Fanout(gateway_id, config.events_channel, redis, link, signed)
+    bus = None
+    if redis is not None and config.redis_url:
+        bus = Bus(config.redis_url, config.events_channel, relay.on_channel_message, fanout.receive, link, metrics,
+                  fast.subscriber_factory(paths))
+    typing = Typing(config, sio, registry, fanout, metrics, tasks)
+    presence = Presence(config, sio, registry, fanout, presence_store(redis, config.events_channel), db,
+                        gateway_id, tasks)
+    lookup = RoomLookup(db, lookup_db, tasks)
+    replay = Replay(config.gateway_replay_cap, sio, registry, db, relay, metrics)
+    connections = Connections(config, sio, registry, lookup, replay, typing, presence, metrics, tasks)
+    collector = GatewayCollector(metrics, registry, emitter, lookup, link if bus is not None else None, paths)
+    return Gateway(gateway_id, metrics, tasks, registry, link, relay, fanout, bus, typing, presence, lookup, replay,
+                   connections, collector)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -39,12 +105,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text: sockets, events relayed/replayed/dropped, Redis reconnects."""
-    hub = request.app[HUB]
-    hub.metrics.deliveries_direct, hub.metrics.deliveries_queued = hub.fast.direct, hub.fast.queued
-    hub.metrics.room_lookups = hub.lookup.batcher.batches
-    subscribed = hub.relay.subscribed if hub.redis is not None else None
-    return web.Response(text=hub.metrics.render(len(hub.registry), subscribed), content_type="text/plain")
+    """Prometheus text: sockets, events relayed/replayed/dropped, Redis reconnects, fast paths."""
+    return web.Response(body=render(request.app[GATEWAY].collector), headers={"Content-Type": CONTENT_TYPE})
 
 
 def setup_routes(app: web.Application, config: Config) -> None:
@@ -55,83 +117,77 @@ def setup_routes(app: web.Application, config: Config) -> None:
         setup_demo(app)
 
 
-def setup_socketio(app: web.Application, config: Config) -> Hub:
+def setup_socketio(app: web.Application, config: Config) -> None:
+    """The Socket.IO server with the fast paths its settings and the installed
+    libraries allow (`gateway.fast.choose`), and the emitter the relay uses."""
+    paths = fast.choose(config)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=config.cors_origins or [],
         ping_interval=config.gateway_ping_interval,
         ping_timeout=config.gateway_ping_timeout,
     )
-    hub = Hub(config, sio)
-    hub.fast = FastEmitter(sio, compression=config.gateway_ws_compression)
-    hub.fast.install()
-    hub.relay = Relay(hub)
-    hub.fanout = Fanout(hub)
-    hub.typing = Typing(hub)
-    hub.presence = Presence(hub)
-    setup_connect(hub)
+    fast.install_queue(sio, paths)
+    emitter = fast.make_emitter(sio, paths, compression=config.gateway_ws_compression)
+    paths = dataclasses.replace(paths, emit=emitter.fast)
+    log.info("fast paths: %s", paths.describe())
     sio.attach(app)
-    app[SIO] = sio
-    app[HUB] = hub
-    return hub
+    app[FAST_PATHS], app[SIO], app[EMITTER] = paths, sio, emitter
 
 
 async def database_ctx(app: web.Application):
-    hub = app[HUB]
-    hub.engine = make_engine(app[CONFIG].database_url)
-    hub.lookup.engine = lookup_engine(app[CONFIG].database_url)
+    url = app[CONFIG].database_url
+    app[DATABASE], app[LOOKUP_ENGINE] = Database(make_engine(url)), lookup_engine(url)
     yield
-    hub.engine.dispose()
-    if hub.lookup.engine is not None:
-        hub.lookup.engine.dispose()
+    app[DATABASE].engine.dispose()
+    if app[LOOKUP_ENGINE] is not None:
+        app[LOOKUP_ENGINE].dispose()
 
 
 async def redis_ctx(app: web.Application):
-    """A Redis client when REDIS_URL is set (presence store, fan-out, relay)."""
-    hub, url = app[HUB], app[CONFIG].redis_url
-    if url:
-        import redis.asyncio as aioredis
-
-        hub.redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10)
-        hub.presence.use_redis(hub.redis)
+    """A Redis client when REDIS_URL is set (presence store, fan-out publish, readiness)."""
+    url = app[CONFIG].redis_url
+    redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10) if url else None
+    app[REDIS] = redis
     yield
-    if hub.redis is not None:
+    if redis is not None:
         with suppress(Exception):
-            await hub.redis.aclose()
+            await redis.aclose()
 
 
-async def tasks_ctx(app: web.Application):
-    hub = app[HUB]
-    tasks = [asyncio.create_task(hub.relay.run_reader()), asyncio.create_task(hub.presence.run_heartbeat())]
-    if hub.redis is not None:
-        tasks.append(asyncio.create_task(hub.relay.run_subscriber()))
+async def gateway_ctx(app: web.Application):
+    """The parts, and their loops: log reader, presence heartbeat, Redis subscription."""
+    gw = app[GATEWAY] = build(app[CONFIG], app[SIO], app[EMITTER], app[FAST_PATHS], app[DATABASE],
+                              app[LOOKUP_ENGINE], app[REDIS])
+    loops = [gw.relay.run_reader(), gw.presence.run_heartbeat()] + ([gw.bus.run()] if gw.bus else [])
+    tasks = [asyncio.create_task(loop) for loop in loops]
     yield
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await hub.cancel_tasks()
+    await gw.tasks.cancel_all()
 
 
 async def close_sockets(app: web.Application) -> None:
     """Close every transport (not a Socket.IO disconnect, which clients would
     take as final): clients see a transport close and reconnect elsewhere."""
-    hub = app[HUB]
-    await hub.presence.shutdown()
-    eio = hub.sio.eio
+    sio = app[SIO]
+    await app[GATEWAY].presence.shutdown()
+    eio = sio.eio
     # abort: no Engine.IO CLOSE packet, which python-socketio clients also take as final.
     for eio_socket in list(eio.sockets.values()):
         with suppress(Exception):
             await eio_socket.close(wait=False, abort=True, reason=eio.reason.SERVER_DISCONNECT)
             await eio_socket.queue.put(None)  # ends its writer, which closes the WebSocket
     eio.sockets.clear()
-    await hub.sio.shutdown()
+    await sio.shutdown()
 
 
 async def init_app(config: Config) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
-    setup_routes(app, config)
     setup_socketio(app, config)
-    app.cleanup_ctx.extend([database_ctx, redis_ctx, tasks_ctx])
+    setup_routes(app, config)
+    app.cleanup_ctx.extend([database_ctx, redis_ctx, gateway_ctx])
     app.on_shutdown.append(close_sockets)
     return app

@@ -14,12 +14,16 @@ import time
 
 import socketio
 
-from gateway.hub import Hub
 from gateway.lookup import RoomLookup
-from gateway.registry import NAMESPACE, SocketState
-from gateway.replay import replay_then_live
+from gateway.metrics import Metrics
+from gateway.presence import Presence
+from gateway.registry import NAMESPACE, Registry, SocketState
+from gateway.replay import Replay
+from gateway.tasks import Tasks
+from gateway.typing import Typing
 from shared import rooms
 from shared.auth import AuthError, bearer_token, verify_token
+from shared.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -49,69 +53,53 @@ def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErro
     return socketio.exceptions.ConnectionRefusedError(message, {"message": message, "code": code})
 
 
-async def _when_connected(hub: Hub, sid: str, timeout: float = 5.0) -> bool:
-    """The CONNECT packet goes out after the handler returns: wait for it, so
-    nothing is emitted to the socket before the client knows it is in."""
-    deadline, delay = time.monotonic() + timeout, 0.0
-    while not hub.sio.manager.is_connected(sid, NAMESPACE):
-        if sid not in hub.registry.sockets or time.monotonic() > deadline:
-            return False
-        # Usually one turn of the loop; back off so a connect storm is not a busy poll.
-        await asyncio.sleep(delay)
-        delay = min(0.05, delay * 2 or 0.001)
-    return True
+class Connections:
+    """The `connect`, `disconnect` and `sync` handlers of the Socket.IO server."""
 
+    def __init__(self, config: Config, sio: socketio.AsyncServer, registry: Registry, lookup: RoomLookup,
+                 replay: Replay, typing: Typing, presence: Presence, metrics: Metrics, tasks: Tasks):
+        self.config, self.sio, self.registry, self.lookup, self.replay = config, sio, registry, lookup, replay
+        self.typing, self.presence, self.metrics, self.tasks = typing, presence, metrics, tasks
+        sio.on("connect", self.connect)
+        sio.on("disconnect", self.disconnect)
+        sio.on("sync", self.sync)
 
-async def _start(hub: Hub, state: SocketState, after: int | None) -> None:
-    if not await _when_connected(hub, state.sid):
-        return
-    async with state.locked():
-        await replay_then_live(hub, state, after)
-
-
-def setup_connect(hub: Hub) -> None:
-    sio = hub.sio
-    lookup = hub.lookup = RoomLookup(hub)
-    hub.registry.on_expired = lambda sid: hub.spawn(sio.disconnect(sid))
-
-    @sio.event
-    async def connect(sid, environ, auth):
+    async def connect(self, sid: str, environ: dict, auth) -> None:
+        registry, metrics = self.registry, self.metrics
         try:
-            principal, claims = verify_token(token_from(environ, auth), hub.config)
+            principal, claims = verify_token(token_from(environ, auth), self.config)
             after = _event_id(auth.get("last_event_id") if isinstance(auth, dict) else None, "last_event_id")
         except AuthError as exc:
-            hub.metrics.connections_refused += 1
+            metrics.connections_refused += 1
             raise refuse(exc.code, exc.message) from None
         # Registered (pending) before the query, so membership changes relayed
         # meanwhile are recorded and re-applied on top of its answer.
         state = SocketState(sid=sid, principal=principal, rooms=rooms.base_rooms(principal))
-        hub.registry.add(state)
+        registry.add(state)
         try:
             # Batched with the other connects of this moment (gateway.lookup).
-            hub.registry.set_rooms(state, await lookup.rooms_of(principal))
+            registry.set_rooms(state, await self.lookup.rooms_of(principal))
         except Exception:  # noqa: BLE001 - the database is down: refuse, the client retries
             log.warning("room lookup failed for %s", principal, exc_info=True)
-            hub.registry.remove(sid)
-            hub.metrics.connections_refused += 1
+            registry.remove(sid)
+            metrics.connections_refused += 1
             raise refuse("unavailable", "the service is unavailable, try again") from None
-        hub.registry.expire_at(state, claims.get("exp"))
-        hub.metrics.connections += 1
-        hub.spawn(_start(hub, state, after))
+        registry.expire_at(state, claims.get("exp"))
+        metrics.connections += 1
+        self.tasks.spawn(self._start(state, after))
         # Marked at once (not after the replay), so a tab opened just before
         # another one closes keeps the principal online.
-        await hub.presence.socket_connected(state)
+        await self.presence.socket_connected(state)
 
-    @sio.event
-    async def disconnect(sid, reason=None):
-        state = hub.registry.remove(sid)
+    async def disconnect(self, sid: str, reason=None) -> None:
+        state = self.registry.remove(sid)
         if state is not None:
-            await hub.typing.socket_gone(state)
-            await hub.presence.socket_disconnected(state)
+            await self.typing.socket_gone(state)
+            await self.presence.socket_disconnected(state)
 
-    @sio.event
-    async def sync(sid, data=None):
+    async def sync(self, sid: str, data=None) -> dict:
         """`sync {last_event_id}`: replay what was missed, answered with an ack."""
-        state = hub.registry.get(sid)
+        state = self.registry.get(sid)
         if state is None:
             return {"ok": False, "error": "not_connected"}
         try:
@@ -121,7 +109,24 @@ def setup_connect(hub: Hub) -> None:
         if after is None:
             return {"ok": False, "error": "bad_request", "message": "last_event_id is required"}
         async with state.locked():
-            hub.registry.go_pending(state)
-            result = await replay_then_live(hub, state, after)
+            self.registry.go_pending(state)
+            result = await self.replay.then_live(state, after)
         return {"ok": True, **result}
 
+    async def _start(self, state: SocketState, after: int | None) -> None:
+        if not await self._when_connected(state.sid):
+            return
+        async with state.locked():
+            await self.replay.then_live(state, after)
+
+    async def _when_connected(self, sid: str, timeout: float = 5.0) -> bool:
+        """The CONNECT packet goes out after the handler returns: wait for it, so
+        nothing is emitted to the socket before the client knows it is in."""
+        deadline, delay = time.monotonic() + timeout, 0.0
+        while not self.sio.manager.is_connected(sid, NAMESPACE):
+            if sid not in self.registry.sockets or time.monotonic() > deadline:
+                return False
+            # Usually one turn of the loop; back off so a connect storm is not a busy poll.
+            await asyncio.sleep(delay)
+            delay = min(0.05, delay * 2 or 0.001)
+        return True

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Awaitable, Callable
 
-from gateway.hub import Hub
+from redis.asyncio import Redis
+
+from gateway.bus import BusLink, SignedChannel, ephemeral_channel
 from shared.events import encode_channel_message
 
 log = logging.getLogger(__name__)
@@ -18,27 +20,31 @@ Handler = Callable[[dict], Awaitable[None]]
 
 
 class Fanout:
-    def __init__(self, hub: Hub):
-        self.hub = hub
+    """Publishes `{kind, origin, payload}`; `on(kind, handler)` subscribes a
+    part (typing, presence) to a kind, as `sio.on` does for client events."""
+
+    def __init__(self, gateway_id: str, events_channel: str, redis: Redis | None, link: BusLink,
+                 signed: SignedChannel):
+        self.gateway_id, self.channel = gateway_id, ephemeral_channel(events_channel)
+        self.redis, self.link, self.signed = redis, link, signed
         self.handlers: dict[str, Handler] = {}
 
     def on(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
 
     async def publish(self, kind: str, payload: dict) -> None:
-        message = {"kind": kind, "origin": self.hub.id, "payload": payload}
-        relay = self.hub.relay
-        if self.hub.redis is not None and relay.subscribed:
-            raw = encode_channel_message([message], self.hub.config.events_signing_secret)
+        message = {"kind": kind, "origin": self.gateway_id, "payload": payload}
+        if self.redis is not None and self.link.subscribed:
+            raw = encode_channel_message([message], self.signed.secret)
             try:
-                await self.hub.redis.publish(relay.ephemeral_channel, raw)
+                await self.redis.publish(self.channel, raw)
                 return
             except Exception as exc:  # noqa: BLE001 - degrade to this process only
                 log.warning("ephemeral publish failed (%s); delivering locally only", exc)
         await self.dispatch(message)
 
     async def receive(self, raw: bytes) -> None:
-        for message in self.hub.verified(raw, "ephemeral"):
+        for message in self.signed.envelopes(raw, "ephemeral"):
             await self.dispatch(message)
 
     async def dispatch(self, message: dict) -> None:

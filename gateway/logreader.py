@@ -5,18 +5,17 @@ commit time, so id 41 can appear after id 42 has been read. Reading only
 `id > high_water` would skip 41 forever. So every id missing below the
 high-water mark is kept as a *hole* and looked up again on each read, until
 it shows up or `GATEWAY_LATE_COMMIT_WINDOW` seconds pass (rolled-back inserts
-leave holes that never fill). The relay's delivered-id set dedupes.
+leave holes that never fill). The caller (`gateway.relay.Relay.run_reader`)
+passes the ids it has delivered, so their bodies are not read again, and
+delivers what the reader returns.
 """
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import AsyncIterator, Container
 
+from gateway.database import Database
 from shared import eventlog
-
-if TYPE_CHECKING:
-    from gateway.hub import Hub
-    from gateway.relay import Relay
 
 BATCH = 500
 MAX_HOLES = 5000
@@ -29,14 +28,14 @@ def _scan(conn, high: int, holes: list[int], limit: int) -> tuple[list[int], lis
 
 
 class LogReader:
-    def __init__(self, hub: Hub):
-        self.hub = hub
+    def __init__(self, db: Database, late_commit_window: float):
+        self.db, self.late_commit_window = db, late_commit_window
         self.high = 0
         self.holes: dict[int, float] = {}
 
     async def start(self) -> None:
         """Start at the current end of the log: history is for replay, not relay."""
-        self.high = await self.hub.db(eventlog.latest_id)
+        self.high = await self.db.run(eventlog.latest_id)
 
     def _track(self, ids: list[int], now: float) -> None:
         previous = self.high
@@ -47,23 +46,21 @@ class LogReader:
             previous = event_id
         if ids:
             self.high = ids[-1]
-        horizon = now - self.hub.config.gateway_late_commit_window
+        horizon = now - self.late_commit_window
         for hole in [h for h, since in self.holes.items() if since < horizon]:
             del self.holes[hole]
         while len(self.holes) > MAX_HOLES:
             del self.holes[min(self.holes)]
 
-    async def read(self, relay: Relay) -> int:
-        """Deliver what the log has that the relay has not seen; returns the count."""
-        delivered = 0
+    async def read(self, seen: Container[int]) -> AsyncIterator[list[dict]]:
+        """The envelopes the log has that are not in `seen`, a batch at a time."""
         while True:
-            ids, filled = await self.hub.db(_scan, self.high, sorted(self.holes), BATCH)
+            ids, filled = await self.db.run(_scan, self.high, sorted(self.holes), BATCH)
             for event_id in filled:
                 self.holes.pop(event_id, None)
             self._track(ids, time.monotonic())
-            fresh = [i for i in filled + ids if i not in relay.seen]
+            fresh = [i for i in filled + ids if i not in seen]
             if fresh:
-                envelopes = await self.hub.db(eventlog.read_ids, fresh)
-                delivered += await relay.deliver(envelopes, from_log=True)
+                yield await self.db.run(eventlog.read_ids, fresh)
             if len(ids) < BATCH:
-                return delivered
+                return

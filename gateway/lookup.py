@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
 from gateway.batch import Coalescer
-from gateway.hub import Hub
+from gateway.database import Database
+from gateway.tasks import Tasks
 from shared import rooms
 from shared.auth import Principal
 from shared.db import make_engine
@@ -61,7 +62,7 @@ def conversation_ids_of(conn: Any, principals: list[Principal]) -> dict[Principa
 
 
 def lookup_engine(database_url: str) -> Engine | None:
-    """The lookups' own engine (MySQL), or None to share the hub's (SQLite)."""
+    """The lookups' own engine (MySQL), or None to share the gateway's (SQLite)."""
     if make_url(database_url).get_backend_name() == "sqlite":
         return None
     return make_engine(database_url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None,
@@ -69,22 +70,23 @@ def lookup_engine(database_url: str) -> Engine | None:
 
 
 class RoomLookup:
-    def __init__(self, hub: Hub, max_batch: int = MAX_BATCH):
-        self.hub = hub
-        self.engine: Engine | None = None  # set by gateway.app's database_ctx; else the hub's engine
+    def __init__(self, db: Database, engine: Engine | None, tasks: Tasks, max_batch: int = MAX_BATCH):
+        """`engine`: the lookups' own (`lookup_engine`), or None to use `db`'s."""
+        self.db, self.engine = db, engine
         # One query at a time: connects arriving meanwhile make the next batch bigger.
         self.batcher: Coalescer[Principal, list[int]] = Coalescer(self._fetch, max_batch=max_batch,
-                                                                  max_in_flight=1, spawn=hub.spawn)
+                                                                  max_in_flight=1, spawn=tasks.spawn)
 
     async def _fetch(self, principals: list[Principal]) -> dict[Principal, list[int]]:
         if self.engine is None:
-            return await self.hub.db(conversation_ids_of, principals)
-        return await asyncio.to_thread(self._query, principals)
+            return await self.db.run(conversation_ids_of, principals)
+        return await asyncio.to_thread(self._query, self.engine, principals)
 
-    def _query(self, principals: list[Principal]) -> dict[Principal, list[int]]:
+    @staticmethod
+    def _query(engine: Engine, principals: list[Principal]) -> dict[Principal, list[int]]:
         for attempt in (1, 2):
             try:
-                with self.engine.connect() as conn:
+                with engine.connect() as conn:
                     return conversation_ids_of(conn, principals)
             except DBAPIError as exc:
                 # Without pre-ping a pooled connection may be one the server closed: once more on a new one.

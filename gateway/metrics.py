@@ -1,17 +1,30 @@
-"""Counters for `GET /metrics`, in the Prometheus text format.
+"""`GET /metrics`: the gateway's counters in the Prometheus text format.
 
-A handful of numbers does not need a client library: plain attributes bumped
-on the event loop, rendered on request.
+Counters are plain attributes bumped on the event loop (no lock, nothing
+per event beyond an add); `GatewayCollector` turns them, and the gauges read
+from the parts, into metric families for prometheus-client when scraped.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Iterator
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    from gateway.bus import BusLink
+    from gateway.emit import SocketIOEmitter
+    from gateway.fast import FastPaths
+    from gateway.lookup import RoomLookup
+    from gateway.registry import Registry
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 _HELP = {
     "connections": "Socket.IO connections accepted",
     "connections_refused": "Socket.IO connections refused (bad token, database down)",
     "events_relayed": "Event envelopes emitted to rooms (live)",
-    "deliveries_direct": "Live deliveries written straight to an idle websocket (gateway.fastemit)",
+    "deliveries_direct": "Live deliveries written straight to an idle websocket (gateway.fast.emit)",
     "deliveries_queued": "Live deliveries sent through python-engineio's queue (polling, busy or compressed socket)",
     "events_replayed": "Event envelopes replayed to one socket from the log",
     "events_dropped_bad_signature": "Redis channel messages dropped: unsigned, forged or malformed",
@@ -25,32 +38,46 @@ _HELP = {
 
 @dataclass
 class Metrics:
+    """The counters the parts bump themselves."""
+
     connections: int = 0
     connections_refused: int = 0
     events_relayed: int = 0
-    deliveries_direct: int = 0
-    deliveries_queued: int = 0
     events_replayed: int = 0
     events_dropped_bad_signature: int = 0
     events_from_log: int = 0
     resyncs: int = 0
     redis_reconnects: int = 0
     typing_rate_limited: int = 0
-    room_lookups: int = 0
 
-    def render(self, sockets: int, redis_subscribed: bool | None) -> str:
-        lines = [
-            "# HELP gateway_sockets_connected Sockets connected to this process",
-            "# TYPE gateway_sockets_connected gauge",
-            f"gateway_sockets_connected {sockets}",
-        ]
-        if redis_subscribed is not None:
-            lines += [
-                "# HELP gateway_redis_subscribed 1 while the Redis event subscription is up",
-                "# TYPE gateway_redis_subscribed gauge",
-                f"gateway_redis_subscribed {int(redis_subscribed)}",
-            ]
-        for f in fields(self):
-            name = f"gateway_{f.name}_total"
-            lines += [f"# HELP {name} {_HELP[f.name]}", f"# TYPE {name} counter", f"{name} {getattr(self, f.name)}"]
-        return "\n".join(lines) + "\n"
+
+class GatewayCollector:
+    """Everything `/metrics` shows, read from the parts when scraped."""
+
+    def __init__(self, metrics: Metrics, registry: Registry, emitter: SocketIOEmitter, lookup: RoomLookup,
+                 link: BusLink | None, paths: FastPaths):
+        self.metrics, self.registry, self.emitter, self.lookup = metrics, registry, emitter, lookup
+        self.link, self.paths = link, paths
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("gateway_sockets_connected", "Sockets connected to this process",
+                                value=len(self.registry))
+        if self.link is not None:
+            yield GaugeMetricFamily("gateway_redis_subscribed", "1 while the Redis event subscription is up",
+                                    value=int(self.link.subscribed))
+        active = GaugeMetricFamily("gateway_fast_path_active",
+                                   "1 for each fast path this process runs, 0 where it takes the library path",
+                                   labels=["path"])
+        for piece, on in asdict(self.paths).items():
+            active.add_metric([piece], int(on))
+        yield active
+        counts = {**asdict(self.metrics), "deliveries_direct": self.emitter.direct,
+                  "deliveries_queued": self.emitter.queued, "room_lookups": self.lookup.batcher.batches}
+        for name, help_text in _HELP.items():
+            yield CounterMetricFamily(f"gateway_{name}", help_text, value=counts[name])
+
+
+def render(collector: GatewayCollector) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return generate_latest(registry)

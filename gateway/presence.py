@@ -13,12 +13,18 @@ import asyncio
 import logging
 import time
 
+import socketio
+from redis.asyncio import Redis
+
 from gateway.batch import Coalescer
-from gateway.hub import Hub
+from gateway.database import Database
+from gateway.fanout import Fanout
 from gateway.membership import principal_of
-from gateway.registry import SocketState
+from gateway.registry import Registry, SocketState
+from gateway.tasks import Tasks
 from shared import eventlog
 from shared.auth import Principal
+from shared.config import Config
 from shared.timeutil import isoformat_z, utcnow
 
 log = logging.getLogger(__name__)
@@ -58,7 +64,7 @@ class MemoryStore:
 
 
 class RedisStore:
-    def __init__(self, redis, prefix: str):
+    def __init__(self, redis: Redis, prefix: str):
         self.redis, self.prefix = redis, prefix
 
     def _key(self, kind: str, p: Principal) -> str:
@@ -114,29 +120,32 @@ def _conversation_rooms(state: SocketState) -> set[str]:
     return {r for r in state.rooms if r.startswith("conversation:")}
 
 
+def presence_store(redis: Redis | None, events_channel: str) -> MemoryStore | RedisStore:
+    """Redis when configured (keys share the channel's prefix, so deployments
+    on one Redis stay apart), else this process's memory."""
+    return MemoryStore() if redis is None else RedisStore(redis, events_channel + ":")
+
+
 class Presence:
-    def __init__(self, hub: Hub):
-        self.hub = hub
-        self.store: MemoryStore | RedisStore = MemoryStore()
+    def __init__(self, config: Config, sio: socketio.AsyncServer, registry: Registry, fanout: Fanout,
+                 store: MemoryStore | RedisStore, db: Database, gateway_id: str, tasks: Tasks):
+        self.config, self.sio, self.registry, self.fanout = config, sio, registry, fanout
+        self.store, self.db, self.gateway_id, self.tasks = store, db, gateway_id, tasks
         self.marked: set[Principal] = set()
         self.offline_timers: dict[Principal, asyncio.TimerHandle] = {}
         self.last_rooms: dict[Principal, set[str]] = {}
         # Principals coming online at the same moment are marked in one pipeline.
-        self.marker: Coalescer[Principal, bool] = Coalescer(self._mark, spawn=hub.spawn)
-        hub.fanout.on("presence", self.on_fanout)
-        hub.sio.on("presence:query", self.on_query)
-
-    def use_redis(self, redis) -> None:
-        # Keys share the channel's prefix, so deployments on one Redis stay apart.
-        self.store = RedisStore(redis, self.hub.config.events_channel + ":")
+        self.marker: Coalescer[Principal, bool] = Coalescer(self._mark, spawn=tasks.spawn)
+        fanout.on("presence", self.on_fanout)
+        sio.on("presence:query", self.on_query)
 
     @property
     def ttl(self) -> float:
-        return self.hub.config.gateway_presence_ttl
+        return self.config.gateway_presence_ttl
 
     async def socket_connected(self, state: SocketState) -> None:
         p = state.principal
-        if state.sid not in self.hub.registry.sockets:
+        if state.sid not in self.registry.sockets:
             return
         timer = self.offline_timers.pop(p, None)
         if timer is not None:
@@ -153,25 +162,25 @@ class Presence:
             await self._announce(p, True, isoformat_z(utcnow()), _conversation_rooms(state))
 
     async def _mark(self, principals: list[Principal]) -> dict[Principal, bool]:
-        return await self.store.mark(principals, self.hub.id, self.ttl)
+        return await self.store.mark(principals, self.gateway_id, self.ttl)
 
     async def socket_disconnected(self, state: SocketState) -> None:
         p = state.principal
         self.last_rooms[p] = _conversation_rooms(state) | self.last_rooms.get(p, set())
-        if self.hub.registry.of(p) or p not in self.marked or p in self.offline_timers:
+        if self.registry.of(p) or p not in self.marked or p in self.offline_timers:
             return
-        go = lambda: self.hub.spawn(self._offline(p))  # noqa: E731
-        self.offline_timers[p] = asyncio.get_running_loop().call_later(self.hub.config.gateway_presence_grace, go)
+        go = lambda: self.tasks.spawn(self._offline(p))  # noqa: E731
+        self.offline_timers[p] = asyncio.get_running_loop().call_later(self.config.gateway_presence_grace, go)
 
     async def _offline(self, p: Principal) -> None:
         self.offline_timers.pop(p, None)
         rooms = self.last_rooms.pop(p, set())
-        if self.hub.registry.of(p):
+        if self.registry.of(p):
             return
         self.marked.discard(p)
         when = isoformat_z(utcnow())
         try:
-            still = await self.store.unmark(p, self.hub.id)
+            still = await self.store.unmark(p, self.gateway_id)
             await self.store.set_seen(p, when)
         except Exception as exc:  # noqa: BLE001
             log.warning("presence store unavailable: %s", exc)
@@ -182,7 +191,7 @@ class Presence:
     async def _announce(self, p: Principal, online: bool, when: str, rooms: set[str]) -> None:
         if rooms:
             payload = {"rooms": sorted(rooms), "principal": p.as_dict(), "online": online, "last_seen": when}
-            await self.hub.fanout.publish("presence", payload)
+            await self.fanout.publish("presence", payload)
 
     async def on_fanout(self, payload: dict) -> None:
         principal = principal_of(payload.get("principal"))
@@ -190,14 +199,14 @@ class Presence:
         if principal is None or not rooms or not isinstance(payload.get("online"), bool):
             return
         body = {"principal": principal.as_dict(), "online": payload["online"], "last_seen": payload.get("last_seen")}
-        skip = self.hub.registry.sids_of(principal)
+        skip = self.registry.sids_of(principal)
         # A list of rooms: each socket gets it once even if it shares several.
-        await self.hub.sio.emit("presence", body, to=rooms, skip_sid=skip or None)
+        await self.sio.emit("presence", body, to=rooms, skip_sid=skip or None)
 
     async def on_query(self, sid: str, data=None) -> dict:
         """`presence:query {principals}`: only principals the asker shares a
         conversation or relationship with are answered; others are left out."""
-        state = self.hub.registry.get(sid)
+        state = self.registry.get(sid)
         raw = data.get("principals") if isinstance(data, dict) else None
         if state is None:
             return {"ok": False, "error": "not_connected"}
@@ -207,7 +216,7 @@ class Presence:
         if any(p is None for p in asked):
             return {"ok": False, "error": "bad_request", "message": "each principal is {role, id}"}
         try:
-            allowed = await self.hub.db(eventlog.related_principals, state.principal, set(asked))
+            allowed = await self.db.run(eventlog.related_principals, state.principal, set(asked))
             ordered = [p for p in dict.fromkeys(asked) if p in allowed]
             states = await self.store.state(ordered)
         except Exception:  # noqa: BLE001
@@ -222,7 +231,7 @@ class Presence:
         while True:
             await asyncio.sleep(self.ttl / 3)
             try:
-                await self.store.refresh(sorted(self.marked), self.hub.id, self.ttl)
+                await self.store.refresh(sorted(self.marked), self.gateway_id, self.ttl)
             except Exception as exc:  # noqa: BLE001
                 log.warning("presence heartbeat failed: %s", exc)
 
@@ -232,7 +241,7 @@ class Presence:
             timer.cancel()
         for p in list(self.marked):
             try:
-                await self.store.unmark(p, self.hub.id)
+                await self.store.unmark(p, self.gateway_id)
             except Exception:  # noqa: BLE001
                 break
         self.marked.clear()

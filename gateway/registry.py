@@ -64,7 +64,9 @@ class SocketState:
 
 
 class Registry:
-    def __init__(self, sio: socketio.AsyncServer):
+    def __init__(self, sio: socketio.AsyncServer, on_expired: Callable[[str], None] | None = None):
+        """`on_expired(sid)` is called once a socket's token has expired (the
+        gateway disconnects it)."""
         self.manager = sio.manager
         self.sockets: dict[str, SocketState] = {}
         # principal -> its sid, or a set of sids once it has several sockets
@@ -75,7 +77,7 @@ class Registry:
         # Token expiry: exp second -> sids, one timer per second that has any,
         # instead of a TimerHandle (and its context and libuv timer) per socket.
         self.deadlines: dict[int, set[str]] = {}
-        self.on_expired: Callable[[str], None] | None = None
+        self.on_expired = on_expired
 
     def __len__(self) -> int:
         return len(self.sockets)

@@ -11,11 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 
-from gateway.hub import Hub
+import socketio
+
+from gateway.fanout import Fanout
 from gateway.membership import principal_of
-from gateway.registry import SocketState
+from gateway.metrics import Metrics
+from gateway.registry import Registry, SocketState
+from gateway.tasks import Tasks
 from shared import rooms
 from shared.auth import Principal
+from shared.config import Config
 
 
 def _positive_int(value) -> bool:
@@ -23,14 +28,16 @@ def _positive_int(value) -> bool:
 
 
 class Typing:
-    def __init__(self, hub: Hub):
-        self.hub = hub
+    def __init__(self, config: Config, sio: socketio.AsyncServer, registry: Registry, fanout: Fanout,
+                 metrics: Metrics, tasks: Tasks):
+        self.config, self.sio, self.registry, self.fanout = config, sio, registry, fanout
+        self.metrics, self.tasks = metrics, tasks
         self.timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
-        hub.fanout.on("typing", self.on_fanout)
-        hub.sio.on("typing", self.on_typing)
+        fanout.on("typing", self.on_fanout)
+        sio.on("typing", self.on_typing)
 
     def _allow(self, state: SocketState) -> bool:
-        rate, now = self.hub.config.gateway_typing_rate, time.monotonic()
+        rate, now = self.config.gateway_typing_rate, time.monotonic()
         state.typing_tokens = min(rate, state.typing_tokens + (now - state.typing_stamp) * rate)
         state.typing_stamp = now
         if state.typing_tokens < 1:
@@ -39,7 +46,7 @@ class Typing:
         return True
 
     async def on_typing(self, sid: str, data=None) -> dict:
-        state = self.hub.registry.get(sid)
+        state = self.registry.get(sid)
         if state is None:
             return {"ok": False, "error": "not_connected"}
         cid = data.get("conversation_id") if isinstance(data, dict) else None
@@ -49,15 +56,15 @@ class Typing:
         if rooms.conversation(cid) not in state.rooms:
             return {"ok": False, "error": "not_participant"}
         if not self._allow(state):
-            self.hub.metrics.typing_rate_limited += 1
+            self.metrics.typing_rate_limited += 1
             return {"ok": False, "error": "rate_limited"}
         key = (sid, cid)
         timer = self.timers.pop(key, None)
         if timer is not None:
             timer.cancel()
         if typing:
-            expire = lambda: self.hub.spawn(self._expire(key, state.principal))  # noqa: E731
-            self.timers[key] = asyncio.get_running_loop().call_later(self.hub.config.gateway_typing_expiry, expire)
+            expire = lambda: self.tasks.spawn(self._expire(key, state.principal))  # noqa: E731
+            self.timers[key] = asyncio.get_running_loop().call_later(self.config.gateway_typing_expiry, expire)
         await self._announce(state.principal, cid, typing)
         return {"ok": True}
 
@@ -72,12 +79,12 @@ class Typing:
 
     async def _announce(self, principal: Principal, cid: int, typing: bool) -> None:
         payload = {"conversation_id": cid, "principal": principal.as_dict(), "typing": typing}
-        await self.hub.fanout.publish("typing", payload)
+        await self.fanout.publish("typing", payload)
 
     async def on_fanout(self, payload: dict) -> None:
         principal, cid = principal_of(payload.get("principal")), payload.get("conversation_id")
         if principal is None or not _positive_int(cid) or not isinstance(payload.get("typing"), bool):
             return
         body = {"conversation_id": cid, "principal": principal.as_dict(), "typing": payload["typing"]}
-        skip = self.hub.registry.sids_of(principal)
-        await self.hub.sio.emit("typing", body, to=rooms.conversation(cid), skip_sid=skip or None)
+        skip = self.registry.sids_of(principal)
+        await self.sio.emit("typing", body, to=rooms.conversation(cid), skip_sid=skip or None)

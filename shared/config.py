@@ -58,6 +58,20 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0
     return value
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
 def _list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
@@ -94,8 +108,12 @@ class Config:
     gateway_presence_ttl: float = 30.0
     gateway_metrics: bool = True
     gateway_demo: bool = False
-    # permessage-deflate on gateway websockets (off: frames are shared, see gateway/fastemit.py).
+    # permessage-deflate on gateway websockets (off: frames are shared, see gateway/fast/emit.py).
     gateway_ws_compression: bool = False
+    # The gateway's fast paths (gateway/fast/), each with the library's way as its fallback.
+    gateway_fast_emit: bool = True
+    gateway_fast_queue: bool = True
+    gateway_fast_subscriber: bool = True
     api_port: int = 5000
     gateway_port: int = 8000
     max_body_bytes: int = 1_000_000
@@ -220,6 +238,9 @@ class Config:
             gateway_presence_ttl=_float(env, "GATEWAY_PRESENCE_TTL", 30.0, minimum=1.0),
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
+            gateway_fast_emit=_bool(env, "GATEWAY_FAST_EMIT", True),
+            gateway_fast_queue=_bool(env, "GATEWAY_FAST_QUEUE", True),
+            gateway_fast_subscriber=_bool(env, "GATEWAY_FAST_SUBSCRIBER", True),
             # The demo page is for development: on by default only on the embedded SQLite setup.
             gateway_demo=env.get("GATEWAY_DEMO", "1" if not production_db else "0").lower() in ("1", "true", "yes"),
             api_port=_port(env, "API_PORT", 5000),

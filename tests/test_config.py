@@ -43,6 +43,18 @@ def test_production_values_are_read(tmp_path):
     assert config.dev_warnings == []
 
 
+def test_the_gateway_fast_paths_are_on_by_default_and_each_can_be_turned_off():
+    def paths(env):
+        config = Config.from_env(env)
+        return config.gateway_fast_emit, config.gateway_fast_queue, config.gateway_fast_subscriber
+
+    assert paths({}) == (True, True, True)
+    assert paths({"GATEWAY_FAST_EMIT": "0", "GATEWAY_FAST_QUEUE": "", "GATEWAY_FAST_SUBSCRIBER": "1"}) == (
+        False, True, True)
+    assert paths({"GATEWAY_FAST_EMIT": "yes", "GATEWAY_FAST_QUEUE": "OFF", "GATEWAY_FAST_SUBSCRIBER": "false"}) == (
+        True, False, False)
+
+
 @pytest.mark.parametrize(
     "env,variable",
     [
@@ -55,6 +67,9 @@ def test_production_values_are_read(tmp_path):
         ({"JWT_ALGORITHMS": "RS256", "JWT_PUBLIC_KEY_FILE": "/nonexistent.pem"}, "JWT_PUBLIC_KEY_FILE"),
         ({"API_PORT": "http"}, "API_PORT"),
         ({"GATEWAY_PORT": "70000"}, "GATEWAY_PORT"),
+        ({"GATEWAY_FAST_EMIT": "fast"}, "GATEWAY_FAST_EMIT"),
+        ({"GATEWAY_FAST_QUEUE": "2"}, "GATEWAY_FAST_QUEUE"),
+        ({"GATEWAY_FAST_SUBSCRIBER": "of"}, "GATEWAY_FAST_SUBSCRIBER"),
         ({"DATABASE_URL": "mysql+pymysql://root@db/x"}, "JWT_SECRET"),
         ({"DATABASE_URL": "mysql+pymysql://root@db/x", "JWT_SECRET": "s" * 40}, "EVENTS_SIGNING_SECRET"),
     ],

@@ -124,8 +124,14 @@ def config(base_config, redis_url, channel):
     return base_config.replace(redis_url=redis_url, events_channel=channel)
 
 
+def _inherited(key: str) -> bool:
+    """The run's environment minus the gateway's and Redis's settings, except
+    GATEWAY_FAST_*: a run with the fast paths off runs every gateway that way."""
+    return key.startswith("GATEWAY_FAST_") or not key.startswith(("GATEWAY_", "REDIS_"))
+
+
 def start_gateway(database_url: str, channel: str, redis_url: str | None, log_path: str, **overrides):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GATEWAY_", "REDIS_"))}
+    env = {key: value for key, value in os.environ.items() if _inherited(key)}
     env.update(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url or "",

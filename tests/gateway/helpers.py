@@ -163,3 +163,24 @@ class JsClient:
         except (subprocess.TimeoutExpired, OSError):
             self.proc.kill()
             self.proc.wait(timeout=5)
+
+
+def relay_to_websocket_and_polling(gateway, api: Api, token, bodies: list[str]) -> None:
+    """A group of a mentor (websocket), a student sending over REST and a
+    student on long-polling: both listeners get every body, in order."""
+    cid = api.group(1, [("mentor", 21), ("student", 31), ("student", 32)])
+
+    async def scenario():
+        ws = await Sock(gateway.url).connect(token("mentor", 21))
+        polling = await Sock(gateway.url).connect(token("student", 32), transports=["polling"])
+        try:
+            for body in bodies:
+                await api.a("send", ("student", 31), cid, body)
+            for sock in (ws, polling):
+                await sock.wait_for(lambda c: len(c.bodies()) == len(bodies), what=f"{len(bodies)} messages")
+                assert sock.bodies() == bodies
+        finally:
+            await ws.close()
+            await polling.close()
+
+    run(scenario())

@@ -8,9 +8,10 @@ import socketio
 
 from gateway import membership
 from gateway.batch import Coalescer
-from gateway.hub import Hub
+from gateway.database import Database
 from gateway.lookup import RoomLookup, conversation_ids_of
-from gateway.registry import SocketState
+from gateway.registry import Registry, SocketState
+from gateway.tasks import Tasks
 from shared import rooms
 from shared.auth import Principal
 from shared.db import make_engine
@@ -66,19 +67,18 @@ def test_many_concurrent_connects_each_get_exactly_their_rooms(gateways, api, to
 
 
 @pytest.fixture
-def hub(base_config, database_url):
-    hub = Hub(base_config, socketio.AsyncServer(async_mode="aiohttp"))
-    hub.engine = make_engine(database_url)
-    yield hub
-    hub.engine.dispose()
+def db(database_url):
+    db = Database(make_engine(database_url))
+    yield db
+    db.engine.dispose()
 
 
-def test_one_query_answers_every_principal_asking_in_the_same_moment(hub, api):
+def test_one_query_answers_every_principal_asking_in_the_same_moment(db, api):
     _, expect = _groups(api)
     lonely = Principal("student", 999)
 
     async def scenario():
-        lookup = RoomLookup(hub)
+        lookup = RoomLookup(db, None, Tasks())
         asked = [Principal(*s) for s in STUDENTS] + [lonely, Principal(*STUDENTS[0])]
         answers = await asyncio.gather(*(lookup.rooms_of(p) for p in asked))
         assert lookup.batcher.batches == 1
@@ -112,7 +112,7 @@ def test_batches_are_capped_and_errors_reach_every_caller_of_the_batch():
 
 
 @pytest.mark.parametrize("change_lands", ["before_the_query", "after_the_query"])
-def test_a_membership_change_during_a_batched_lookup_is_not_lost(hub, api, change_lands):
+def test_a_membership_change_during_a_batched_lookup_is_not_lost(db, api, change_lands):
     """The socket is registered (pending) before its lookup; a change relayed
     while the lookup runs is re-applied on top of the answer, whether the
     query read before or after the change was committed."""
@@ -130,9 +130,9 @@ def test_a_membership_change_during_a_batched_lookup_is_not_lost(hub, api, chang
             return found
 
     async def scenario():
-        lookup = Gated(hub)
+        lookup, registry = Gated(db, None, Tasks()), Registry(socketio.AsyncServer(async_mode="aiohttp"))
         state = SocketState("sid-1", student, rooms.base_rooms(student))
-        hub.registry.add(state)
+        registry.add(state)
         task = asyncio.ensure_future(lookup.rooms_of(student))
         await eventually(lambda: lookup.batcher.in_flight, what="the lookup to start")
         await asyncio.sleep(0.2)  # "after": the query has read by now
@@ -141,9 +141,9 @@ def test_a_membership_change_during_a_batched_lookup_is_not_lost(hub, api, chang
         await api.a("remove", 1, left, STUDENTS[0])
         for type_, cid in (("participant:added", joined), ("participant:removed", left)):
             data = {"conversation_id": cid, "principal": student.as_dict()}
-            membership.follow(hub.registry, {"type": type_, "room": rooms.conversation(cid), "data": data})
+            membership.follow(registry, {"type": type_, "room": rooms.conversation(cid), "data": data})
         gate.set()
-        hub.registry.set_rooms(state, await asyncio.wait_for(task, 10))
+        registry.set_rooms(state, await asyncio.wait_for(task, 10))
         assert rooms.conversation(joined) in state.rooms
         assert rooms.conversation(left) not in state.rooms
         assert set(state.rooms) == set(rooms.base_rooms(student)) | {rooms.conversation(cids[-1]),
@@ -153,19 +153,19 @@ def test_a_membership_change_during_a_batched_lookup_is_not_lost(hub, api, chang
     run(scenario())
 
 
-def test_the_batched_query_matches_the_per_principal_one(hub, api):
+def test_the_batched_query_matches_the_per_principal_one(db, api):
     from shared import eventlog
 
     _groups(api)
     principals = [Principal(*s) for s in STUDENTS] + [Principal(*MENTOR), Principal("admin", 1)]
-    with hub.engine.connect() as conn:
+    with db.engine.connect() as conn:
         batched = conversation_ids_of(conn, principals)
         for p in principals:
             assert batched[p] == eventlog.conversation_ids(conn, p)
 
 
 @pytest.mark.mysql
-def test_a_lookup_on_a_connection_the_server_dropped_is_retried(hub, api, database_url):
+def test_a_lookup_on_a_connection_the_server_dropped_is_retried(db, api, database_url):
     """The lookup engine has no pre-ping: a pooled connection the server
     closed (wait_timeout, restart) fails once and the query runs again."""
     from sqlalchemy import create_engine
@@ -177,8 +177,7 @@ def test_a_lookup_on_a_connection_the_server_dropped_is_retried(hub, api, databa
     want = rooms.base_rooms(student) + [rooms.conversation(c) for c in sorted(expect[STUDENTS[0]])]
 
     async def scenario():
-        lookup = RoomLookup(hub)
-        lookup.engine = lookup_engine(database_url)
+        lookup = RoomLookup(db, lookup_engine(database_url), Tasks())
         try:
             assert await lookup.rooms_of(student) == want  # one pooled connection now
             with lookup.engine.connect() as conn:

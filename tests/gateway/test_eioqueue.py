@@ -1,4 +1,4 @@
-"""`gateway.eioqueue.PacketQueue`: asyncio.Queue's behaviour as python-engineio
+"""`gateway.fast.queue.PacketQueue`: asyncio.Queue's behaviour as python-engineio
 uses it, in less memory per idle socket."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import tracemalloc
 import pytest
 import socketio
 
-from gateway.eioqueue import PacketQueue, install
+from gateway.fast.queue import PacketQueue, install
 from tests.gateway.helpers import run
 
 

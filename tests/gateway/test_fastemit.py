@@ -1,4 +1,4 @@
-"""The fast broadcast layer (`gateway.fastemit`) against real clients over TCP.
+"""The fast broadcast layer (`gateway.fast.emit`) against real clients over TCP.
 
 Each test starts aiohttp + python-socketio in its own event loop on a free
 loopback port with a `FastEmitter` installed, and checks that clients get
@@ -18,8 +18,9 @@ import socketio
 from aiohttp import web
 from engineio import packet as eio_packet
 
-from gateway.fastemit import FastEmitter, ws_frame
-from tests.gateway.helpers import Sock, eventually, run
+from gateway.fast import queue
+from gateway.fast.emit import FastEmitter, ws_frame
+from tests.gateway.helpers import eventually, relay_to_websocket_and_polling, run
 
 TIMEOUT = 10
 
@@ -29,6 +30,7 @@ class Server:
 
     def __init__(self, compression: bool = False, install: bool = True):
         self.sio = socketio.AsyncServer(async_mode="aiohttp", ping_interval=5, ping_timeout=5)
+        queue.install(self.sio.eio)
         self.fast = FastEmitter(self.sio, compression=compression)
         if install:
             assert self.fast.install()
@@ -348,23 +350,10 @@ def test_a_driver_without_the_expected_attributes_still_delivers():
 def test_the_gateway_relays_through_the_fast_path(gateways, api, token):
     """End to end: websocket clients get live events written directly, a
     polling client through the library's queue, both in order."""
-    gateway = gateways(GATEWAY_PING_INTERVAL="1", GATEWAY_PING_TIMEOUT="3")  # a quick polling disconnect
-    cid = api.group(1, [("mentor", 21), ("student", 31), ("student", 32)])
-
-    async def scenario():
-        ws = await Sock(gateway.url).connect(token("mentor", 21))
-        polling = await Sock(gateway.url).connect(token("student", 32), transports=["polling"])
-        try:
-            for i in range(5):
-                await api.a("send", ("student", 31), cid, f"m{i} é😀")
-            for sock in (ws, polling):
-                await sock.wait_for(lambda c: len(c.bodies()) == 5, what="5 messages")
-                assert sock.bodies() == [f"m{i} é😀" for i in range(5)]
-        finally:
-            await ws.close()
-            await polling.close()
-
-    run(scenario())
+    # The fast paths on whatever the run's GATEWAY_FAST_* say; a quick polling disconnect.
+    gateway = gateways(GATEWAY_FAST_EMIT="1", GATEWAY_FAST_QUEUE="1", GATEWAY_PING_INTERVAL="1",
+                       GATEWAY_PING_TIMEOUT="3")
+    relay_to_websocket_and_polling(gateway, api, token, [f"m{i} é😀" for i in range(5)])
     metrics = gateway.metrics()
     assert metrics["gateway_deliveries_direct_total"] >= 1
     assert metrics["gateway_deliveries_queued_total"] >= 5

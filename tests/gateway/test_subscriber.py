@@ -1,4 +1,5 @@
-"""The lean Redis subscriber (gateway.subscriber) and the relay loop on it.
+"""The lean Redis subscriber (gateway.fast.subscriber) and the bus loop on it
+(and on redis-py's PubSub, the library path).
 
 Real redis-server processes only: the shared one for traffic, throwaway ones
 for what would disturb other tests (passwords, TLS, CLIENT KILL, kills).
@@ -15,15 +16,13 @@ import time
 import pytest
 import redis
 import redis.asyncio as aioredis
-import socketio
 import uvloop
 from redis.connection import parse_url
 
+from gateway.bus import Bus, BusLink, PubSubSubscriber, SignedChannel, ephemeral_channel
 from gateway.fanout import Fanout
-from gateway.hub import Hub
-from gateway.relay import Relay
-from gateway.subscriber import AuthError, Subscriber, SubscriberError
-from shared.config import Config
+from gateway.fast.subscriber import AuthError, Subscriber, SubscriberError
+from gateway.metrics import Metrics
 from shared.events import encode_channel_message
 from tests.gateway.conftest import EVENTS_SECRET, SHARED_REDIS, RedisProcess, free_port
 
@@ -375,62 +374,56 @@ class TestFailures:
         drive(scenario(), timeout=10)
 
 
-class RecordingRelay(Relay):
+@pytest.mark.parametrize("subscriber", [Subscriber, PubSubSubscriber], ids=["fast", "library"])
+def test_the_bus_resubscribes_after_client_kill_and_restart(drive, throwaway_redis, channel, subscriber):
     """The real subscriber loop; event-channel messages are recorded instead
     of emitted to sockets (the end-to-end tests cover emitting)."""
-
-    def __init__(self, hub: Hub):
-        super().__init__(hub)
-        self.received: list[bytes] = []
-
-    async def on_channel_message(self, raw: bytes) -> None:
-        await asyncio.sleep(0)  # an async handler, awaited one message at a time
-        self.received.append(raw)
-
-
-def test_relay_resubscribes_after_client_kill_and_restart(drive, throwaway_redis, channel):
-    config = Config(redis_url=throwaway_redis.url, events_channel=channel, events_signing_secret=EVENTS_SECRET)
     url = throwaway_redis.url
 
     async def scenario():
-        hub = Hub(config, socketio.AsyncServer(async_mode="aiohttp"))
-        relay = hub.relay = RecordingRelay(hub)
-        hub.fanout = Fanout(hub)
+        metrics, link, received = Metrics(), BusLink(), []
+        fanout = Fanout("test", channel, None, link, SignedChannel(EVENTS_SECRET, metrics))
+
+        async def record(raw: bytes) -> None:
+            await asyncio.sleep(0)  # an async handler, awaited one message at a time
+            received.append(raw)
+
         pokes: list[dict] = []
 
         async def on_poke(payload: dict) -> None:
             pokes.append(payload)
 
-        hub.fanout.on("poke", on_poke)
-        task = asyncio.create_task(relay.run_subscriber())
+        fanout.on("poke", on_poke)
+        bus = Bus(url, channel, record, fanout.receive, link, metrics, subscriber)
+        task = asyncio.create_task(bus.run())
         try:
-            await until(lambda: relay.subscribed, what="first subscription")
+            await until(lambda: link.subscribed, what="first subscription")
             await publish(url, channel, [b"a%d" % n for n in range(1000)])
             poke = encode_channel_message([{"kind": "poke", "origin": "test", "payload": {"n": 1}}], EVENTS_SECRET)
-            await publish(url, relay.ephemeral_channel, [poke])
-            await until(lambda: len(relay.received) == 1000 and pokes, what="first round")
+            await publish(url, ephemeral_channel(channel), [poke])
+            await until(lambda: len(received) == 1000 and pokes, what="first round")
 
-            relay.wake.clear()
+            link.changed.clear()
             with redis.Redis(port=throwaway_redis.port) as admin:
                 admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-            await until(lambda: hub.metrics.redis_reconnects == 1 and relay.subscribed, what="resubscription")
-            assert relay.wake.is_set()  # the log reader is told to catch up
+            await until(lambda: metrics.redis_reconnects == 1 and link.subscribed, what="resubscription")
+            assert link.changed.is_set()  # the log reader is told to catch up
             await publish(url, channel, [b"b%d" % n for n in range(1000)])
-            await until(lambda: len(relay.received) == 2000, what="second round")
+            await until(lambda: len(received) == 2000, what="second round")
 
             throwaway_redis.kill()
-            await until(lambda: not relay.subscribed, what="loss noticed")
+            await until(lambda: not link.subscribed, what="loss noticed")
             throwaway_redis.start()
-            await until(lambda: hub.metrics.redis_reconnects == 2 and relay.subscribed, what="after restart")
+            await until(lambda: metrics.redis_reconnects == 2 and link.subscribed, what="after restart")
             await publish(url, channel, [b"c%d" % n for n in range(1000)])
-            await until(lambda: len(relay.received) == 3000, what="third round")
+            await until(lambda: len(received) == 3000, what="third round")
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         assert task.cancelled()
         with redis.Redis(port=throwaway_redis.port) as admin:  # cancelled: its connection is closed
             await until(lambda: not admin.execute_command("CLIENT", "LIST", "TYPE", "pubsub"), what="closed")
-        return relay.received, pokes
+        return received, pokes
 
     received, pokes = drive(scenario())
     assert received == [b"%s%d" % (p, n) for p in (b"a", b"b", b"c") for n in range(1000)]

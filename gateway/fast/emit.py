@@ -17,9 +17,9 @@ the library's way (`eio.send_packet`, queued behind what is already there):
 
 - it is an upgraded websocket, not closing, not mid-upgrade;
 - permessage-deflate was not negotiated (a deflate stream is per connection);
-- its Engine.IO writer is parked on its empty queue (`gateway.eioqueue.
-  PacketQueue.consumer_waiting`), so everything queued before has already
-  been written to the transport;
+- its Engine.IO writer is parked on its empty queue (`gateway.fast.queue.
+  PacketQueue.consumer_waiting`, so this path needs GATEWAY_FAST_QUEUE too),
+  so everything queued before has already been written to the transport;
 - the transport is not backed up (a slow reader falls back to the queue and
   so to aiohttp's flow control).
 
@@ -31,11 +31,11 @@ It also decides compression: off unless asked for (`compression=True`), as
 Node's socket.io does (`perMessageDeflate: false`).
 
 This leans on private details of python-engineio 4 / aiohttp 3 (the pinned
-versions in requirements.txt): the driver table `eio._async`, the driver's
-`_sock`/`environ`/`handler`. `install` checks them
-once and leaves the fast path off if they are not there; every per-socket
-check treats a missing attribute as "not writable", so a mismatch costs speed,
-never a delivery.
+versions in requirements.txt, checked at start by `gateway.fast.choose`):
+the driver table `eio._async`, the driver's `_sock`/`environ`/`handler`.
+`install` checks them once and leaves the fast path off if they are not
+there; every per-socket check treats a missing attribute as "not writable",
+so a mismatch costs speed, never a delivery.
 """
 from __future__ import annotations
 
@@ -48,11 +48,11 @@ from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from gateway import eioqueue
-from gateway.eioqueue import PacketQueue
+from gateway.emit import SocketIOEmitter
+from gateway.fast.queue import PacketQueue
+from gateway.registry import NAMESPACE
 
 log = logging.getLogger(__name__)
-NAMESPACE = "/"
 EVENT_PREFIX = str(sio_packet.EVENT)
 MESSAGE_PREFIX = str(eio_packet.MESSAGE).encode()
 # Bytes waiting in a transport beyond which its deliveries take the queue.
@@ -129,22 +129,23 @@ def _driver(base: type, sockets: dict, compression: bool, own_call: bool) -> typ
     return TrackedWebSocket
 
 
-class FastEmitter:
+class FastEmitter(SocketIOEmitter):
+    """`emit` writing each idle websocket directly; the library's way otherwise.
+    The server's sockets must have `PacketQueue`s (`gateway.fast.queue.install`)."""
+
+    fast = True
+
     def __init__(self, sio: socketio.AsyncServer, compression: bool = False):
-        self.sio = sio
+        super().__init__(sio)
         self.compression = compression
         self.enabled = False
         # Engine.IO sid -> (engine.io AsyncSocket, aiohttp WebSocketResponse, transport)
         self.sockets: dict[str, tuple[Any, Any, Any]] = {}
-        self.direct = 0  # deliveries written straight to a transport
-        self.queued = 0  # deliveries that went the library's way
 
     def install(self) -> bool:
         """Hook the websocket driver; False (library path only) if the
         installed python-engineio does not look as this layer expects."""
         eio = self.sio.eio
-        # Through engineio's documented create_queue hook: safe whatever the driver.
-        eioqueue.install(eio)
         table = getattr(eio, "_async", None)
         base = table.get("websocket") if isinstance(table, dict) else None
         if getattr(self.sio, "async_mode", None) != "aiohttp" or not isinstance(base, type) \
@@ -207,11 +208,4 @@ class FastEmitter:
         self.queued += len(slow)
         for eio_sid in slow:
             await self.sio.eio.send_packet(eio_sid, eio_pkt)
-        return count
-
-    async def _library_emit(self, event: str, data: Any, room: str, skip_sid) -> int:
-        skip = set(skip_sid) if skip_sid else ()
-        count = sum(1 for sid, _ in self.sio.manager.get_participants(NAMESPACE, room) if sid not in skip)
-        self.queued += count
-        await self.sio.emit(event, data, to=room, skip_sid=list(skip) or None)
         return count

@@ -13,7 +13,7 @@ python-engineio uses (put/put_nowait, get/get_nowait, task_done, join,
 empty/qsize) for an unbounded queue, with nothing allocated while it is empty
 and idle, and `get()` returning a plain Future: `wait_for` takes a Future as
 it is, without a Task. It also says, publicly, whether a consumer is parked
-on it (`consumer_waiting`), which `gateway.fastemit` needs to know before
+on it (`consumer_waiting`), which `gateway.fast.emit` needs to know before
 writing past the queue.
 
 Semantics kept from `asyncio.Queue`: FIFO; a getter that is cancelled or

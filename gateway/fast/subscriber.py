@@ -9,7 +9,9 @@ chunk rather than one per message.
 
 One `Subscriber` is one connection: it ends on the first failure (refused,
 reset, EOF, refused AUTH, no reply to a health PING) and the owner opens a
-new one (`gateway.relay.Relay.run_subscriber` backs off and resubscribes).
+new one (`gateway.bus.Bus.run` backs off and resubscribes; with
+GATEWAY_FAST_SUBSCRIBER=0 it uses `gateway.bus.PubSubSubscriber`, redis-py's
+asyncio PubSub behind the same interface).
 
     subscriber = Subscriber("redis://:secret@127.0.0.1:6379/0", ["rt:events"])
     try:
@@ -143,6 +145,10 @@ class Subscriber(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         self._fail(SubscriberError("subscriber closed"))
+
+    async def aclose(self) -> None:
+        """`close()` for owners that close any subscription with an await (`gateway.bus.Bus`)."""
+        self.close()
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, options: dict) -> None:
         if self.url.startswith("unix://"):
