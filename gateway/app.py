@@ -80,14 +80,14 @@ def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, p
     gateway_id = uuid.uuid4().hex[:12]
     metrics, tasks, link = Metrics(), Tasks(), BusLink()
     registry = Registry(sio, on_expired=lambda sid: tasks.spawn(sio.disconnect(sid)))
-    signed = SignedChannel(config.events_signing_secret, metrics)
+    signed = SignedChannel(config.events_signing_secret, metrics, config.events_max_age, config.events_accept_v1)
     relay = Relay(config, registry, emitter, LogReader(db, config.gateway_late_commit_window), signed, link,
                   metrics)
     fanout = Fanout(gateway_id, config.events_channel, redis, link, signed)
     bus = None
     if redis is not None and config.redis_url:
-        bus = Bus(config.redis_url, config.events_channel, relay.on_channel_message, fanout.receive, link, metrics,
-                  fast.subscriber_factory(paths))
+        bus = Bus(config.redis_url, config.events_channel, relay.on_channel_message, fanout.receive, link, signed,
+                  metrics, fast.subscriber_factory(paths))
     typing = Typing(config, sio, registry, fanout, metrics, tasks)
     presence = Presence(config, sio, registry, fanout, presence_store(redis, config.events_channel), db,
                         gateway_id, tasks)

@@ -22,7 +22,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from gateway.metrics import Metrics
-from shared.events import BadSignature, decode_channel_message
+from shared.events import BadSignature, ChannelVerifier
 
 log = logging.getLogger(__name__)
 Handler = Callable[[bytes], Awaitable[None]]
@@ -46,18 +46,23 @@ class BusLink:
 
 
 class SignedChannel:
-    """Envelopes out of signed channel messages; forged ones are dropped and counted."""
+    """Envelopes out of signed channel messages (v2: signature, age, once
+    each); forged, stale and replayed ones are dropped and counted."""
 
-    def __init__(self, secret: str, metrics: Metrics):
+    def __init__(self, secret: str, metrics: Metrics, max_age: float = 60, accept_v1: bool = False):
         self.secret, self.metrics = secret, metrics
+        self.verifier = ChannelVerifier(secret, max_age=max_age, accept_v1=accept_v1)
+
+    def subscribed(self) -> None:
+        """A subscription started: nothing published before it can arrive live."""
+        self.verifier.subscribed()
 
     def envelopes(self, raw: bytes, channel: str) -> list[dict]:
-        """The envelopes of a signed channel message; unsigned or forged ones
-        are dropped and counted (an empty list)."""
+        """The envelopes of a channel message, or an empty list when refused."""
         try:
-            return decode_channel_message(raw, self.secret)
+            return self.verifier.verify(raw)
         except BadSignature as exc:
-            self.metrics.events_dropped_bad_signature += 1
+            self.metrics.channel_dropped[exc.reason] += 1
             log.warning("dropped a %s channel message: %s", channel, exc)
             return []
 
@@ -105,10 +110,11 @@ class PubSubSubscriber:
 
 class Bus:
     def __init__(self, url: str, events_channel: str, on_event: Handler, on_ephemeral: Handler,
-                 link: BusLink, metrics: Metrics, subscriber: Callable[[str, list[str]], Subscription]):
+                 link: BusLink, signed: SignedChannel, metrics: Metrics,
+                 subscriber: Callable[[str, list[str]], Subscription]):
         self.url, self.events_channel = url, events_channel
         self.on_event, self.on_ephemeral = on_event, on_ephemeral
-        self.link, self.metrics, self.subscriber = link, metrics, subscriber
+        self.link, self.signed, self.metrics, self.subscriber = link, signed, metrics, subscriber
 
     async def run(self) -> None:
         """Subscribe, hand over, and on any loss resubscribe with backoff; each
@@ -119,6 +125,7 @@ class Bus:
             subscriber = self.subscriber(self.url, [self.events_channel, ephemeral_channel(self.events_channel)])
             try:
                 await subscriber.start()
+                self.signed.subscribed()
                 if once:
                     self.metrics.redis_reconnects += 1
                     log.warning("Redis subscription re-established; catching up from the log")

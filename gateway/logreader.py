@@ -31,11 +31,14 @@ class LogReader:
     def __init__(self, db: Database, late_commit_window: float):
         self.db, self.late_commit_window = db, late_commit_window
         self.high = 0
+        # Where the log ended when this process started (None until read):
+        # what came before is for replay, never for relay.
+        self.start_id: int | None = None
         self.holes: dict[int, float] = {}
 
     async def start(self) -> None:
         """Start at the current end of the log: history is for replay, not relay."""
-        self.high = await self.db.run(eventlog.latest_id)
+        self.high = self.start_id = await self.db.run(eventlog.latest_id)
 
     def _track(self, ids: list[int], now: float) -> None:
         previous = self.high

@@ -6,7 +6,7 @@ from the parts, into metric families for prometheus-client when scraped.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -27,12 +27,17 @@ _HELP = {
     "deliveries_direct": "Live deliveries written straight to an idle websocket (gateway.fast.emit)",
     "deliveries_queued": "Live deliveries sent through python-engineio's queue (polling, busy or compressed socket)",
     "events_replayed": "Event envelopes replayed to one socket from the log",
-    "events_dropped_bad_signature": "Redis channel messages dropped: unsigned, forged or malformed",
     "events_from_log": "Envelopes the log reader delivered that Redis had not (polling, catch-up, lost publish)",
     "resyncs": "Replays over the cap answered with a resync",
     "redis_reconnects": "Times the Redis subscription was lost and established again",
     "typing_rate_limited": "Typing events dropped by the per-socket rate limit",
     "room_lookups": "Room queries at connect (each answers every principal connecting at that moment)",
+}
+
+_DROPPED_HELP = {
+    "stale": "Redis channel messages dropped: timestamp older than EVENTS_MAX_AGE or than the subscription",
+    "replayed": "Redis channel messages dropped: the exact message was seen before",
+    "version": "Redis channel messages dropped: v1 while EVENTS_ACCEPT_V1 is off",
 }
 
 
@@ -44,7 +49,10 @@ class Metrics:
     connections_refused: int = 0
     events_relayed: int = 0
     events_replayed: int = 0
-    events_dropped_bad_signature: int = 0
+    # Refused channel messages by reason (shared.events: BadSignature.reason).
+    channel_dropped: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("bad_signature", "stale", "replayed", "version"), 0)
+    )
     events_from_log: int = 0
     resyncs: int = 0
     redis_reconnects: int = 0
@@ -71,6 +79,13 @@ class GatewayCollector:
         for piece, on in asdict(self.paths).items():
             active.add_metric([piece], int(on))
         yield active
+        dropped = self.metrics.channel_dropped
+        # One counter per reason; the bad-signature one keeps its v1 name.
+        yield CounterMetricFamily("gateway_events_dropped_bad_signature",
+                                  "Redis channel messages dropped: unsigned, forged or malformed",
+                                  value=dropped["bad_signature"])
+        for reason in ("stale", "replayed", "version"):
+            yield CounterMetricFamily(f"gateway_events_dropped_{reason}", _DROPPED_HELP[reason], value=dropped[reason])
         counts = {**asdict(self.metrics), "deliveries_direct": self.emitter.direct,
                   "deliveries_queued": self.emitter.queued, "room_lookups": self.lookup.batcher.batches}
         for name, help_text in _HELP.items():

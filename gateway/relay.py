@@ -68,9 +68,12 @@ class Relay:
                 event_id, room, type_ = env.get("id"), env.get("room"), env.get("type")
                 if not isinstance(room, str) or not isinstance(type_, str) or type_ in RESERVED:
                     continue
-                if isinstance(event_id, int) and not self._remember(event_id):
-                    continue
-                membership.follow(registry, env)
+                if isinstance(event_id, int):
+                    if not self._remember(event_id):
+                        continue
+                    # Rooms follow logged membership events only: a live-only
+                    # (id null) one is nobody's record of a change.
+                    membership.follow(registry, env)
                 registry.buffer(env)
                 skip = self.replayed.pop(event_id, ([], 0))[0] if self.replayed else None
                 await emit(type_, env, room, skip_sid=skip)
@@ -83,7 +86,19 @@ class Relay:
     async def on_channel_message(self, raw: bytes) -> None:
         envelopes = self.signed.envelopes(raw, "Redis event")
         if envelopes:
-            await self.deliver(envelopes)
+            await self.deliver(self._after_start(envelopes))
+
+    def _after_start(self, envelopes: list[dict]) -> list[dict]:
+        """Drop logged events committed before this process read the log's end:
+        no socket here predates them (replay covers them), so on the bus they
+        are a replay, e.g. an old participant:added aimed at a restarted
+        gateway. Until the end is read, the log reader delivers them instead."""
+        floor = self.reader.start_id
+        kept = [e for e in envelopes
+                if not isinstance(event_id := e.get("id"), int) or (floor is not None and event_id > floor)]
+        if len(kept) < len(envelopes):
+            self.metrics.channel_dropped["stale"] += len(envelopes) - len(kept)
+        return kept
 
     async def read_log(self) -> int:
         """Deliver what the log has that was not delivered; returns the count."""

@@ -1,14 +1,16 @@
 """Publishing from outside (a PHP backend): over HTTP and straight to Redis.
 
-The direct path builds the channel message exactly as the README's PHP
+The direct path builds the channel v2 message exactly as the README's PHP
 example does: json_encode the array of envelopes, hash_hmac('sha256') over
-that exact string, then json_encode {v, data, sig} and PUBLISH it.
+"<time()>.<that exact string>", then json_encode {v, ts, data, sig} and
+PUBLISH it.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import time
 
 import redis
 
@@ -20,8 +22,9 @@ STUDENT = ("student", 31)
 
 def php_style_publish(channel: str, secret: str, envelopes: list[dict]) -> None:
     data = json.dumps(envelopes)  # $data = json_encode($envelopes);
-    sig = hmac.new(secret.encode(), data.encode(), hashlib.sha256).hexdigest()  # hash_hmac('sha256', $data, $secret)
-    message = json.dumps({"v": 1, "data": data, "sig": sig})  # json_encode(['v' => 1, 'data' => $data, 'sig' => $sig])
+    ts = int(time.time())  # $ts = time();
+    sig = hmac.new(secret.encode(), f"{ts}.{data}".encode(), hashlib.sha256).hexdigest()  # hash_hmac(.., "$ts.$data")
+    message = json.dumps({"v": 2, "ts": ts, "data": data, "sig": sig})  # json_encode(['v' => 2, 'ts' => $ts, ...])
     client = redis.Redis.from_url(SHARED_REDIS)
     try:
         client.publish(channel, message)
