@@ -9,6 +9,7 @@ from api import docs, errors, health, me, mentorship, messaging, outbox  # outbo
 from api.cors import setup_cors
 from api.extensions import db
 from api.metrics import setup_metrics
+from api.schemas import configure_fast_dump
 from shared.config import Config, load_or_exit
 from shared.db import engine_options
 from shared.events import make_publisher
@@ -39,6 +40,7 @@ def _echo_request_id(response):
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or load_or_exit()
+    configure_fast_dump(config.api_fast_dump)
     app = Flask(__name__)
     app.config.update(_flask_settings(config))
     app.json.sort_keys = False

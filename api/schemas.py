@@ -2,6 +2,8 @@
 wire timestamps and the error shape."""
 from __future__ import annotations
 
+import logging
+from importlib.metadata import version
 from typing import Any
 
 import marshmallow as ma
@@ -49,6 +51,24 @@ def Limit(default: int, maximum: int) -> ma.fields.Integer:  # noqa: N802
 
 
 _MISSING = object()
+log = logging.getLogger(__name__)
+# The compiled dump reads fields' private `_CHECK_ATTRIBUTE` and `_serialize`:
+# it runs only on the marshmallow it was tested with (the pin in requirements.txt).
+TESTED_MARSHMALLOW = "4.4.0"
+FAST_DUMP = True
+
+
+def configure_fast_dump(enabled: bool, installed: str | None = None) -> bool:
+    """Called by `create_app` with `API_FAST_DUMP`: the compiled dump when it
+    is on and marshmallow is the tested version, else marshmallow's own."""
+    global FAST_DUMP
+    installed = installed or version("marshmallow")
+    if enabled and installed != TESTED_MARSHMALLOW:
+        log.warning("fast dump off: marshmallow %s (tested %s); using marshmallow's dump",
+                    installed, TESTED_MARSHMALLOW)
+        enabled = False
+    FAST_DUMP = enabled
+    return enabled
 
 
 class OutSchema(ma.Schema):
@@ -59,6 +79,8 @@ class OutSchema(ma.Schema):
     field kind the plan does not know goes through marshmallow."""
 
     def dump(self, obj, *, many: bool | None = None):
+        if not FAST_DUMP:
+            return super().dump(obj, many=many)
         plan = self.__dict__.get("_plan") or self.__dict__.setdefault("_plan", _compile(self))
         return [plan(item) for item in obj] if (self.many if many is None else many) else plan(obj)
 

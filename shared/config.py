@@ -111,6 +111,8 @@ class Config:
     # permessage-deflate on gateway websockets (off: frames are shared, see gateway/fast/emit.py).
     gateway_ws_compression: bool = False
     # The gateway's fast paths (gateway/fast/), each with the library's way as its fallback.
+    # The API's compiled response dump (api.schemas.OutSchema); off = marshmallow's own.
+    api_fast_dump: bool = True
     gateway_fast_emit: bool = True
     gateway_fast_queue: bool = True
     gateway_fast_subscriber: bool = True
@@ -238,6 +240,7 @@ class Config:
             gateway_presence_ttl=_float(env, "GATEWAY_PRESENCE_TTL", 30.0, minimum=1.0),
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
+            api_fast_dump=_bool(env, "API_FAST_DUMP", True),
             gateway_fast_emit=_bool(env, "GATEWAY_FAST_EMIT", True),
             gateway_fast_queue=_bool(env, "GATEWAY_FAST_QUEUE", True),
             gateway_fast_subscriber=_bool(env, "GATEWAY_FAST_SUBSCRIBER", True),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
 
 import pytest
 import redis.asyncio as aioredis
@@ -21,20 +19,11 @@ from gateway.fast.emit import FastEmitter
 from gateway.fast.queue import PacketQueue
 from gateway.fast.subscriber import Subscriber
 from shared.events import encode_channel_message
-from tests.gateway.conftest import EVENTS_SECRET, ROOT, free_port
+from tests.gateway.conftest import EVENTS_SECRET, free_port
 from tests.gateway.helpers import Sock, eventually, relay_to_websocket_and_polling, run
+from tests.pins import requirement_pins
 
 OFF = {"GATEWAY_FAST_EMIT": "0", "GATEWAY_FAST_QUEUE": "0", "GATEWAY_FAST_SUBSCRIBER": "0"}
-
-
-def requirement_pins() -> dict[str, str]:
-    pins = {}
-    with open(os.path.join(ROOT, "requirements.txt"), encoding="utf-8") as fh:
-        for line in fh:
-            found = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*==\s*([^\s;\\#]+)", line)
-            if found:
-                pins[found[1].lower().replace("_", "-")] = found[2]
-    return pins
 
 
 def test_the_tested_versions_are_the_pins_of_requirements_txt():
