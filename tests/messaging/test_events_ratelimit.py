@@ -35,6 +35,20 @@ def test_each_event_in_the_conversation_room_takes_the_next_seq(as_, mentorship,
     assert [e.type for e in events("mentor:1")] == ["conversation:created"]
 
 
+def _clean_up(app, redis_prefix: str | None) -> None:
+    """Forget the limiter's Redis keys (if it used Redis) and the app's connections."""
+    if redis_prefix:
+        r = redis.Redis.from_url(REDIS_URL)
+        for key in r.scan_iter(f"{redis_prefix}*"):
+            r.delete(key)
+        r.close()
+    with app.app_context():
+        from api.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
 def _limited_client(config, **changes):
     app = create_app(config.replace(send_rate_limit=3, send_rate_window_seconds=60, **changes))
     return app, app.test_client()
@@ -63,16 +77,7 @@ def test_sending_is_rate_limited_per_principal(config, app, auth, mentorship, ba
             _, other_worker = _limited_client(config, **changes)
             assert other_worker.post(url, json={"body": "x"}, headers=auth("mentor", 1)).status_code == 429
     finally:
-        if backend == "redis":
-            r = redis.Redis.from_url(REDIS_URL)
-            for key in r.scan_iter(f"{prefix}*"):
-                r.delete(key)
-            r.close()
-        with limited.app_context():
-            from api.extensions import db
-
-            db.session.remove()
-            db.engine.dispose()
+        _clean_up(limited, prefix if backend == "redis" else None)
 
 
 def _sleep_until_phase(window: int, phase: float) -> None:
@@ -100,16 +105,7 @@ def test_the_window_slides_across_clock_boundaries(config, auth, mentorship, bac
         time.sleep(max(0.0, first + 2.1 - time.time()))
         assert client.post(url, json={"body": "later"}, headers=headers).status_code == 201
     finally:
-        if backend == "redis":
-            r = redis.Redis.from_url(REDIS_URL)
-            for key in r.scan_iter(f"{prefix}*"):
-                r.delete(key)
-            r.close()
-        with limited.app_context():
-            from api.extensions import db
-
-            db.session.remove()
-            db.engine.dispose()
+        _clean_up(limited, prefix if backend == "redis" else None)
 
 
 def test_retried_client_msg_id_is_not_counted_twice(config, auth, mentorship):
