@@ -85,10 +85,13 @@ def lock_conversation(conversation_id: int) -> Conversation:
     ).scalar_one()
 
 
-def room_event(conversation: Conversation, type_: str, data: dict, flush: bool = True) -> dict | None:
+def room_event(
+    conversation: Conversation, type_: str, data: dict, flush: bool = True, message_id: int | None = None
+) -> dict | None:
     """An event in `conversation:<id>` with the next seq; the row must be locked."""
     conversation.last_seq = (conversation.last_seq or 0) + 1
-    return record(rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq, flush=flush)
+    return record(rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq, flush=flush,
+                  message_id=message_id)
 
 
 def personal_event(principal: Principal, type_: str, data: dict) -> dict:

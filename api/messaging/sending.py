@@ -23,6 +23,7 @@ from api.messaging.access import (
     visible_message,
 )
 from api.messaging.notifying import notify
+from api.messaging.redaction import rewrite_copies
 from api.messaging.schemas import marker_out, message_out
 from api.paging import fetch_page
 from api.ratelimit import check_send_rate
@@ -120,7 +121,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     _advance_marker(me, message.id)
     # The events of a send wait for the commit and share one INSERT there.
-    room_event(conversation, "message:created", message_out.dump(message), flush=False)
+    room_event(conversation, "message:created", message_out.dump(message), flush=False, message_id=message.id)
     if peer is not None:
         _notify_peer(conversation, sender, peer, message)
     return message, True
@@ -148,7 +149,7 @@ def _notify_peer(conversation, sender: Principal, peer: Principal, message: Mess
     notify(
         peer, "message", f"New message from {sender.role} {sender.id}", link=f"/conversations/{conversation.id}",
         data={"conversation_id": conversation.id, "message_id": message.id, "sender": sender.as_dict()},
-        defer_event=True,
+        defer_event=True, message_id=message.id,
     )
 
 
@@ -180,8 +181,12 @@ def edit(message_id: int, editor: Principal, body: str) -> Message:
         raise Forbidden(f"messages can be edited for {window} seconds after sending", code="edit_window_passed")
     check_body(body)
     conversation = lock_conversation(message.conversation_id)
+    db.session.refresh(message)  # under the lock: a delete that committed meanwhile wins
+    if message.deleted_at is not None:
+        raise Conflict("the message was deleted", code="message_deleted")
     message.body, message.edited_at = body, utcnow()
-    room_event(conversation, "message:updated", message_out.dump(message))
+    rewrite_copies(message)
+    room_event(conversation, "message:updated", message_out.dump(message), message_id=message.id)
     return message
 
 
@@ -192,8 +197,13 @@ def delete(message_id: int, actor: Principal) -> Message:
     if message.deleted_at is not None:
         return message
     conversation = lock_conversation(message.conversation_id)
-    message.deleted_at = utcnow()
-    room_event(conversation, "message:deleted", message_out.dump(message))
+    db.session.refresh(message)
+    if message.deleted_at is not None:
+        return message
+    # The text leaves the database, not only the responses (NOT NULL: empty).
+    message.deleted_at, message.body = utcnow(), ""
+    rewrite_copies(message)
+    room_event(conversation, "message:deleted", message_out.dump(message), message_id=message.id)
     return message
 
 
