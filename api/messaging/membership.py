@@ -159,7 +159,7 @@ def add_members(conversation_id: int, actor: Principal, people: list[dict]) -> C
             add_participants(conversation, [principal])
         else:
             # Back in: a rejoined member reads the whole history again.
-            row.left_at, row.left_message_id = None, None
+            row.left_at, row.left_message_id, row.left_seq = None, None, None
         _membership_event(conversation, principal, "participant:added")
     return conversation
 
@@ -175,5 +175,6 @@ def remove_member(conversation_id: int, actor: Principal, principal: Principal) 
     conversation = lock_conversation(conversation.id)
     row.left_at, row.left_message_id = utcnow(), conversation.last_message_id
     _membership_event(conversation, principal, "participant:removed")
+    row.left_seq = conversation.last_seq  # their last event of the room: that removal
     return conversation
 
