@@ -33,7 +33,7 @@ def _target_room(args: dict) -> str:
 
 
 @blp.route("/events", methods=["POST"])
-@blp.authenticated("service", "admin")
+@blp.authenticated("service", "admin", service_writes=True)
 @blp.arguments(EventIn)
 @blp.response(201, EventOut)
 def publish_event(args):
