@@ -9,16 +9,21 @@ MENTOR = ("mentor", 41)
 STUDENT = ("student", 51)
 
 
+async def _seen_then_away(gateway, api, token, cid: int) -> int:
+    """The student sees one message live, then disconnects: the last event id it saw."""
+    student = await Sock(gateway.url).connect(token(*STUDENT))
+    await api.a("send", MENTOR, cid, "seen")
+    await student.wait_for(lambda c: c.bodies() == ["seen"], what="the first message")
+    await student.close()
+    return student.ids()[-1]
+
+
 def test_replay_after_disconnect_comes_first_and_in_order(gateways, api, token):
     gateway = gateways()
     cid = api.group(1, [MENTOR, STUDENT])
 
     async def scenario():
-        student = await Sock(gateway.url).connect(token(*STUDENT))
-        await api.a("send", MENTOR, cid, "seen")
-        await student.wait_for(lambda c: c.bodies() == ["seen"], what="the first message")
-        last_seen = student.ids()[-1]
-        await student.close()
+        last_seen = await _seen_then_away(gateway, api, token, cid)
         for n in range(5):
             await api.a("send", MENTOR, cid, f"missed {n}")
 
@@ -98,11 +103,7 @@ def test_replay_after_an_edit_and_a_delete_serves_no_old_text(gateways, api, tok
     cid = api.group(1, [MENTOR, STUDENT])
 
     async def scenario():
-        student = await Sock(gateway.url).connect(token(*STUDENT))
-        await api.a("send", MENTOR, cid, "before")
-        await student.wait_for(lambda c: c.bodies() == ["before"], what="the first message")
-        last_seen = student.ids()[-1]
-        await student.close()
+        last_seen = await _seen_then_away(gateway, api, token, cid)
         edited = await api.a("send", MENTOR, cid, "draft with a typo")
         deleted = await api.a("send", MENTOR, cid, "private zebra text")
         await api.a("call", "PATCH", f"/messages/{edited['id']}", MENTOR, {"body": "clean copy"}, 200)
