@@ -22,13 +22,22 @@ def current_principal() -> Principal:
     return g.principal
 
 
-def require_roles(*roles: str):
-    """Decorator: authenticate, then refuse principals of other roles (403)."""
+# Methods that change nothing: the only ones a `service` principal may call, but where a route opts in.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def require_roles(*roles: str, service_writes: bool = False):
+    """Decorator: authenticate, refuse a `service` principal's write unless the
+    route opts in (`service_writes`), then principals of other roles (403)."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             principal = current_principal()
+            if principal.role == "service" and not service_writes and request.method not in READ_METHODS:
+                raise Forbidden(
+                    "the service role reads; it writes events only", code="read_only_role"
+                )
             if roles and principal.role not in roles:
                 raise Forbidden(
                     f"this action is for {', '.join(roles)} only", code="role_not_allowed"

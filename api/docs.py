@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flask_smorest
 
-from api.auth import require_roles
+from api.auth import READ_METHODS, require_roles
 from api.schemas import ErrorSchema
 
 SETTINGS = {
@@ -64,12 +64,25 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def authenticated(self, *roles: str):
+    def authenticated(self, *roles: str, service_writes: bool = False):
         """Verify the token (401), then the role (403, when `roles` are given).
-        Place it right under `route`, so it runs before `arguments` parses input."""
+        A `service` principal only reads (403 `read_only_role`) unless the route
+        says `service_writes=True`. Place it right under `route`, so it runs
+        before `arguments` parses input."""
 
         def decorator(view):
-            return self.errors(401, *([403] if roles else []))(require_roles(*roles)(view))
+            checked = require_roles(*roles, service_writes=service_writes)(view)
+            return self.errors(401, *([403] if roles else []))(checked)
+
+        return decorator
+
+    def route(self, rule: str, *, parameters=None, **options):
+        """flask-smorest's; a write also documents 403 (a `service` principal only reads)."""
+        register = super().route(rule, parameters=parameters, **options)
+        writes = any(method not in READ_METHODS for method in options.get("methods", ["GET"]))
+
+        def decorator(view):
+            return register(self.errors(403)(view) if writes else view)
 
         return decorator
 

@@ -30,6 +30,11 @@ def request_id() -> str | None:
     return g.get("request_id") if has_request_context() else None
 
 
-def record(room: str, type_: str, data: dict, seq: int | None = None, flush: bool = True) -> dict | None:
-    """Log an event in the current transaction, stamped with the request id; its envelope."""
-    return record_event(db.session, room, type_, data, seq=seq, request_id=request_id(), flush=flush)
+def record(
+    room: str, type_: str, data: dict, seq: int | None = None, flush: bool = True, message_id: int | None = None
+) -> dict | None:
+    """Log an event in the current transaction, stamped with the request id; its envelope.
+    `message_id`: the message whose text `data` copies (api/messaging/redaction.py)."""
+    return record_event(
+        db.session, room, type_, data, seq=seq, request_id=request_id(), flush=flush, message_id=message_id
+    )

@@ -83,6 +83,7 @@ def record_event(
     seq: int | None = None,
     request_id: str | None = None,
     flush: bool = True,
+    message_id: int | None = None,
 ) -> dict | None:
     """Add an event row to the current transaction; published after commit.
 
@@ -90,8 +91,9 @@ def record_event(
     at the next `record_event` that flushes or at commit, so the events of a
     transaction can share one INSERT; its envelope is made then and None is
     returned. Either way envelopes keep the order the events were recorded in.
+    `message_id` names the message whose text `data` copies (rewritten on edit and delete).
     """
-    row = Event(room=room, type=type_, data=dumps(data), seq=seq, request_id=request_id)
+    row = Event(room=room, type=type_, data=dumps(data), seq=seq, request_id=request_id, message_id=message_id)
     session.info.setdefault(DEFERRED_KEY, []).append(row)
     if not flush:
         return None

@@ -36,6 +36,8 @@ Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 # BIGINT ids on MySQL; SQLite only auto-increments INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Role = String(16)
+# Event data holds a message body escaped as JSON: past TEXT's 64 KB on MySQL.
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -193,6 +195,7 @@ class Participant(Base):
     # A former member keeps read access up to the last message before leaving.
     left_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     left_message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    left_seq: Mapped[Optional[int]] = mapped_column(BigInteger)  # the room's seq when they left
     last_read_message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     last_read_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
@@ -225,7 +228,10 @@ class Message(Base):
 
 class Notification(Base):
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_recipient", "recipient_role", "recipient_id", "id"),)
+    __table_args__ = (
+        Index("ix_notifications_recipient", "recipient_role", "recipient_id", "id"),
+        Index("ix_notifications_message", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     recipient_role: Mapped[str] = mapped_column(Role, nullable=False)
@@ -235,6 +241,8 @@ class Notification(Base):
     body: Mapped[Optional[str]] = mapped_column(Text)
     link: Mapped[Optional[str]] = mapped_column(String(500))
     data: Mapped[Optional[dict]] = mapped_column(JSON)
+    # The message it is about; a broadcast's notification copies its text (api/messaging/redaction.py).
+    message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     read_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
@@ -266,12 +274,15 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_room", "room", "id"),
         Index("ix_events_created", "created_at"),
+        Index("ix_events_message", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     room: Mapped[str] = mapped_column(String(100), nullable=False)
     type: Mapped[str] = mapped_column(String(64), nullable=False)
     seq: Mapped[Optional[int]] = mapped_column(BigInteger)
-    data: Mapped[str] = mapped_column(Text, nullable=False)
+    data: Mapped[str] = mapped_column(LongText, nullable=False)
+    # The message whose text `data` copies: an edit or a delete rewrites these rows.
+    message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     request_id: Mapped[Optional[str]] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)

@@ -2,6 +2,7 @@
 before Alembic, and a later revision reaching MariaDB and SQLite files alike."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
@@ -18,6 +20,14 @@ from shared.models import Base
 from tests.schema_compare import compare
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# What revisions after the baseline add to the models, undone on a create_all file.
+AFTER_BASELINE_UNDONE = [
+    "DROP INDEX ix_events_message", "ALTER TABLE events DROP COLUMN message_id",
+    "DROP INDEX ix_notifications_message", "ALTER TABLE notifications DROP COLUMN message_id",
+    "ALTER TABLE participants DROP COLUMN left_seq",
+]
 
 
 def quiet(*_: object) -> None:
@@ -105,6 +115,8 @@ def test_a_sqlite_file_made_by_create_all_is_stamped_then_migrated(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
+        for statement in AFTER_BASELINE_UNDONE:  # the models as they stood at the baseline
+            conn.exec_driver_sql(statement)
         conn.execute(text("INSERT INTO events (room, type, data, created_at) VALUES ('admins', 't', '{}', '2024-01')"))
     logged: list[str] = []
     extra = later_revision(tmp_path / "versions", revisions()[-1])
@@ -183,3 +195,41 @@ def test_the_command_runs_twice_on_the_embedded_default(tmp_path):
     assert [run.returncode for run in runs] == [0, 0], [run.stderr for run in runs]
     assert f"{len(revisions())} migration(s) applied" in runs[0].stdout
     assert "0 migration(s) applied" in runs[1].stdout
+
+
+def _upgrade_to(engine, revision: str) -> None:
+    with engine.connect() as conn, conn.begin():
+        command.upgrade(alembic_config(conn), revision)
+
+
+def test_0002_reaches_a_database_at_0001_and_brings_its_rows_along(engine):
+    """events.message_id / notifications.message_id / participants.left_seq arrive, a
+    deleted message loses its text everywhere, an edited one keeps only the current text."""
+    _upgrade_to(engine, "0001")
+    deleted = '{"id":1,"conversation_id":1,"body":"secret","deleted_at":null}'
+    edited_before = '{"id":2,"conversation_id":1,"body":"typo","edited_at":null}'
+    edited_after = '{"id":2,"conversation_id":1,"body":"fixed","edited_at":"2024-01-01T00:00:00.000Z"}'
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO conversations (id, type, last_seq, last_activity_at, created_at)"
+                          " VALUES (1, 'group', 7, '2024-01-01', '2024-01-01')"))
+        conn.execute(text("INSERT INTO participants (conversation_id, role, principal_id, joined_at, left_at)"
+                          " VALUES (1, 'student', 2, '2024-01-01', '2024-01-02')"))
+        conn.execute(text(
+            "INSERT INTO messages (id, conversation_id, sender_role, sender_id, body, reply_count, created_at,"
+            " deleted_at, edited_at) VALUES (1, 1, 'mentor', 1, 'secret', 0, '2024-01-01', '2024-01-01', NULL),"
+            " (2, 1, 'mentor', 1, 'fixed', 0, '2024-01-01', NULL, '2024-01-01')"))
+        for type_, data in (("message:created", deleted), ("message:deleted", deleted),
+                            ("message:created", edited_before), ("message:updated", edited_after),
+                            ("conversation:read", '{"conversation_id":1}')):
+            conn.execute(text("INSERT INTO events (room, type, data, created_at)"
+                              " VALUES ('conversation:1', :type, :data, '2024-01-01')"), {"type": type_, "data": data})
+    assert migrate(engine, log=quiet) == revisions()[1:]
+    assert compare(Base.metadata, engine) == []
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT type, message_id, data FROM events ORDER BY id")).all()
+        assert conn.execute(text("SELECT body FROM messages WHERE id = 1")).scalar() == ""
+        assert conn.execute(text("SELECT left_seq FROM participants")).scalar() == 7
+    assert [(t, m) for t, m, _ in rows] == [("message:created", 1), ("message:deleted", 1), ("message:created", 2),
+                                           ("message:updated", 2), ("conversation:read", None)]
+    assert "secret" not in str(rows) and "typo" not in str(rows)
+    assert [json.loads(d)["body"] for _, _, d in rows[:4]] == [None, None, "fixed", "fixed"]

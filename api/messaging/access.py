@@ -7,7 +7,7 @@ to the messages up to `left_message_id` and can no longer write.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, false, or_, select
 
 from api.extensions import db
 from api.outbox import record
@@ -15,7 +15,7 @@ from api.schemas import MAX_ID
 from shared import rooms
 from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
-from shared.models import Block, Conversation, Message, Participant
+from shared.models import Block, Conversation, Message, Participant, Relationship
 
 
 def member_of(row) -> Principal:
@@ -85,23 +85,70 @@ def lock_conversation(conversation_id: int) -> Conversation:
     ).scalar_one()
 
 
-def room_event(conversation: Conversation, type_: str, data: dict, flush: bool = True) -> dict | None:
+def room_event(
+    conversation: Conversation, type_: str, data: dict, flush: bool = True, message_id: int | None = None
+) -> dict | None:
     """An event in `conversation:<id>` with the next seq; the row must be locked."""
     conversation.last_seq = (conversation.last_seq or 0) + 1
-    return record(rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq, flush=flush)
+    return record(rooms.conversation(conversation.id), type_, data, seq=conversation.last_seq, flush=flush,
+                  message_id=message_id)
+
+
+# Conversations of one pair: a mentor and a student write in these only while
+# they share a pending or active relationship (403 `relationship_closed`).
+PAIR_TYPES = ("direct", "mentorship")
+OPEN_STATUSES = ("pending", "active")
+
+
+def pair_needs_relationship(sender: Principal, other: Principal) -> bool:
+    return {sender.role, other.role} == {"mentor", "student"}
+
+
+def open_relationship_with(sender: Principal):
+    """SQL, correlated to `Participant`: it is the other side of a pending or
+    active relationship of the sender's (false for senders who are neither mentor nor student)."""
+    if sender.role == "mentor":
+        pair = and_(Relationship.mentor_id == sender.id, Participant.role == "student",
+                    Relationship.student_id == Participant.principal_id)
+    elif sender.role == "student":
+        pair = and_(Relationship.student_id == sender.id, Participant.role == "mentor",
+                    Relationship.mentor_id == Participant.principal_id)
+    else:
+        return false()
+    return exists().where(pair, Relationship.status.in_(OPEN_STATUSES))
 
 
 def personal_event(principal: Principal, type_: str, data: dict) -> dict:
     return record(rooms.personal(principal), type_, data)
 
 
-def blocked_between(a: Principal, b: Principal) -> bool:
-    """True when either has blocked the other."""
-    pair = or_(
+def _pair(a: Principal, b: Principal):
+    return or_(
         and_(Block.blocker_role == a.role, Block.blocker_id == a.id, Block.blocked_role == b.role,
              Block.blocked_id == b.id),
         and_(Block.blocker_role == b.role, Block.blocker_id == b.id, Block.blocked_role == a.role,
              Block.blocked_id == a.id),
     )
-    return db.session.execute(select(Block.id).where(pair).limit(1)).first() is not None
+
+
+def blocked_between(a: Principal, b: Principal) -> bool:
+    """True when either has blocked the other."""
+    return db.session.execute(select(Block.id).where(_pair(a, b)).limit(1)).first() is not None
+
+
+def refuse_blocked_members(actor: Principal, people: list[Principal]) -> None:
+    """403 `blocked` when anyone but an admin adds to a group someone who
+    blocked them or whom they blocked (one query for the whole list)."""
+    others = [p for p in people if p != actor]
+    if actor.is_admin or not others:
+        return
+    rows = db.session.execute(
+        select(Block.blocker_role, Block.blocker_id, Block.blocked_role, Block.blocked_id)
+        .where(or_(*(_pair(actor, p) for p in others)))
+    ).all()
+    if rows:
+        blocked = sorted({Principal(r[2], r[3]) if Principal(r[0], r[1]) == actor else Principal(r[0], r[1])
+                          for r in rows})
+        raise Forbidden("you cannot add someone who blocked you or whom you blocked", code="blocked",
+                        details={"participants": [p.as_dict() for p in blocked]})
 

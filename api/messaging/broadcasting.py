@@ -89,10 +89,10 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> Broadc
     db.session.add(message)
     db.session.flush()
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
-    room_event(conversation, "message:created", message_out.dump(message))
+    room_event(conversation, "message:created", message_out.dump(message), message_id=message.id)
     data = {"conversation_id": conversation.id, "message_id": message.id, "audience": audience}
     for recipient in recipients:
-        notify(recipient, "broadcast", title, body, data=data)
+        notify(recipient, "broadcast", title, body, data=data, message_id=message.id)
     sent = Broadcast(conversation.id, message.id, audience, title, body, sender, message.created_at, len(recipients))
-    record(rooms.audience(audience), "broadcast:created", broadcast_event_out.dump(sent))
+    record(rooms.audience(audience), "broadcast:created", broadcast_event_out.dump(sent), message_id=message.id)
     return sent

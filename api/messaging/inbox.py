@@ -3,13 +3,20 @@
 A page costs four queries whatever its size (conversations with the caller's
 membership, their participants, their last messages, the caller's unread
 counts), never one per conversation.
+
+A former member sees a conversation as it was when they left: its last
+message and activity then, `last_seq` then, the participants of then (who
+joined later is not listed, who left later is still a member) with read
+markers no further than the last message they saw.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from api.extensions import db
 from api.messaging.access import visible_conversation
@@ -21,9 +28,9 @@ from shared.models import Conversation, Message, Participant
 EPOCH = dt.datetime(1970, 1, 1)
 
 
-def encode_cursor(conversation: Conversation) -> str:
-    micros = (conversation.last_activity_at - EPOCH) // dt.timedelta(microseconds=1)
-    return f"{micros}_{conversation.id}"
+def encode_cursor(activity_at: dt.datetime, conversation_id: int) -> str:
+    micros = (activity_at - EPOCH) // dt.timedelta(microseconds=1)
+    return f"{micros}_{conversation_id}"
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
@@ -37,6 +44,39 @@ def visible_last_id(conversation: Conversation, me: Participant) -> int | None:
     if me.left_at is not None:
         return me.left_message_id
     return conversation.last_message_id
+
+
+# The last message a former member saw (their `left_message_id`).
+LeftMessage = aliased(Message)
+# Activity moves only with messages: a former member's is that of the last message they saw.
+ACTIVITY = case(
+    (Participant.left_at.is_(None), Conversation.last_activity_at),
+    else_=func.coalesce(LeftMessage.created_at, Conversation.created_at),
+)
+
+
+def activity_at(conversation: Conversation, me: Participant, last: Message | None) -> dt.datetime:
+    """ACTIVITY, for one row."""
+    if me.left_at is None:
+        return conversation.last_activity_at
+    return last.created_at if last is not None else conversation.created_at
+
+
+def as_of_leaving(members: list[Participant], me: Participant) -> list[Any]:
+    """The participants as `me` last saw them (all of them while `me` is a member)."""
+    if me.left_at is None:
+        return members
+    left_at, cap = me.left_at, me.left_message_id or 0
+    return [
+        Augmented(
+            p,
+            left_at=p.left_at if p.left_at is not None and p.left_at <= left_at else None,
+            last_read_message_id=None if p.last_read_message_id is None else min(p.last_read_message_id, cap),
+            last_read_at=None if p.last_read_at is None else min(p.last_read_at, left_at),
+        )
+        for p in members
+        if p.joined_at <= left_at
+    ]
 
 
 def unread_counts(principal: Principal, conversation_ids: list[int] | None = None) -> dict[int, int]:
@@ -75,32 +115,31 @@ def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principa
     last_ids = [i for i in (visible_last_id(c, me) for c, me in pairs) if i is not None]
     last = {m.id: m for m in db.session.execute(select(Message).where(Message.id.in_(last_ids))).scalars()}
     unread = unread_counts(principal, ids)
-    return [
-        Augmented(
-            c, participants=members[c.id], last_message=last.get(visible_last_id(c, me)), unread=unread.get(c.id, 0)
-        )
-        for c, me in pairs
-    ]
+    described = []
+    for c, me in pairs:
+        message = last.get(visible_last_id(c, me) or 0)
+        described.append(Augmented(
+            c, participants=as_of_leaving(members[c.id], me), last_message=message, unread=unread.get(c.id, 0),
+            last_activity_at=activity_at(c, me, message),
+            last_seq=c.last_seq if me.left_at is None or me.left_seq is None else me.left_seq,
+        ))
+    return described
 
 
 def list_conversations(principal: Principal, limit: int, before: str | None) -> dict:
     query = (
-        select(Conversation, Participant)
+        select(Conversation, Participant, ACTIVITY)
         .join(Participant, Participant.conversation_id == Conversation.id)
+        .outerjoin(LeftMessage, and_(Participant.left_at.is_not(None), LeftMessage.id == Participant.left_message_id))
         .where(Participant.role == principal.role, Participant.principal_id == principal.id)
-        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .order_by(ACTIVITY.desc(), Conversation.id.desc())
     )
     if before:
         at, cid = decode_cursor(before)
-        query = query.where(
-            or_(
-                Conversation.last_activity_at < at,
-                and_(Conversation.last_activity_at == at, Conversation.id < cid),
-            )
-        )
-    pairs, more = fetch_page(query, limit, scalars=False)
-    items = _describe(pairs, principal) if pairs else []
-    return {"conversations": items, "next_before": encode_cursor(pairs[-1][0]) if more else None}
+        query = query.where(or_(ACTIVITY < at, and_(ACTIVITY == at, Conversation.id < cid)))
+    rows, more = fetch_page(query, limit, scalars=False)
+    items = _describe([(c, me) for c, me, _ in rows], principal) if rows else []
+    return {"conversations": items, "next_before": encode_cursor(rows[-1][2], rows[-1][0].id) if more else None}
 
 
 def describe_one(conversation_id: int, principal: Principal) -> Augmented:

@@ -6,10 +6,12 @@ from sqlalchemy.exc import IntegrityError
 
 from api.extensions import db
 from api.messaging.access import (
+    OPEN_STATUSES,
     blocked_between,
     lock_conversation,
     participant_row,
     personal_event,
+    refuse_blocked_members,
     room_event,
     visible_conversation,
 )
@@ -67,7 +69,7 @@ def may_open_direct(a: Principal, b: Principal) -> bool:
         select(Relationship.id).where(
             Relationship.mentor_id == pair["mentor"],
             Relationship.student_id == pair["student"],
-            Relationship.status.in_(("pending", "active")),
+            Relationship.status.in_(OPEN_STATUSES),
         ).limit(1)
     ).first()
     return found is not None
@@ -114,10 +116,11 @@ def open_group(creator: Principal, title: str | None, people: list[dict]) -> Con
         raise Forbidden("only admins and mentors create group conversations", code="role_not_allowed")
     if not title or not title.strip():
         raise Invalid("a group conversation needs a title", code="title_required", details={"title": ["required"]})
+    members = [creator, *_others(creator, people)]
+    refuse_blocked_members(creator, members)
     conversation = Conversation(type="group", title=title, owner_role=creator.role, owner_id=creator.id)
     db.session.add(conversation)
     db.session.flush()
-    members = [creator, *_others(creator, people)]
     add_participants(conversation, members)
     announce_conversation(conversation, members)
     return conversation
@@ -150,6 +153,7 @@ def add_members(conversation_id: int, actor: Principal, people: list[dict]) -> C
     conversation = _manageable_group(conversation_id, actor)
     if not _is_owner(conversation, actor):
         raise Forbidden("only the group owner or an admin manages members", code="not_owner")
+    refuse_blocked_members(actor, _unique(people))
     conversation = lock_conversation(conversation.id)
     for principal in _unique(people):
         row = participant_row(conversation.id, principal)
@@ -159,7 +163,7 @@ def add_members(conversation_id: int, actor: Principal, people: list[dict]) -> C
             add_participants(conversation, [principal])
         else:
             # Back in: a rejoined member reads the whole history again.
-            row.left_at, row.left_message_id = None, None
+            row.left_at, row.left_message_id, row.left_seq = None, None, None
         _membership_event(conversation, principal, "participant:added")
     return conversation
 
@@ -175,5 +179,6 @@ def remove_member(conversation_id: int, actor: Principal, principal: Principal) 
     conversation = lock_conversation(conversation.id)
     row.left_at, row.left_message_id = utcnow(), conversation.last_message_id
     _membership_event(conversation, principal, "participant:removed")
+    row.left_seq = conversation.last_seq  # their last event of the room: that removal
     return conversation
 

@@ -23,11 +23,13 @@ def notify(
     link: str | None = None,
     data: dict | None = None,
     defer_event: bool = False,
+    message_id: int | None = None,
 ) -> Notification:
     """Create a notification for `recipient` and its `notification:created` event.
 
     `defer_event`: the event row waits for the commit, to share one INSERT
     with the transaction's other deferred events (`record_event(flush=False)`).
+    `message_id`: the message it is about; a `body` copied from it follows its edits and delete.
     """
     row = Notification(
         recipient_role=recipient.role,
@@ -37,10 +39,12 @@ def notify(
         body=body,
         link=link,
         data=data,
+        message_id=message_id,
     )
     db.session.add(row)
     db.session.flush()
-    record(rooms.personal(recipient), "notification:created", notification_out.dump(row), flush=not defer_event)
+    record(rooms.personal(recipient), "notification:created", notification_out.dump(row), flush=not defer_event,
+           message_id=message_id)
     return row
 
 

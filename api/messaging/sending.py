@@ -7,6 +7,7 @@ message ids, `last_message_id` and the room's `seq` all advance in one order.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -14,8 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from api.auth import app_config
 from api.extensions import db
 from api.messaging.access import (
+    PAIR_TYPES,
     lock_conversation,
     member_of,
+    open_relationship_with,
+    pair_needs_relationship,
     require_active,
     room_event,
     sender_of,
@@ -23,6 +27,7 @@ from api.messaging.access import (
     visible_message,
 )
 from api.messaging.notifying import notify
+from api.messaging.redaction import rewrite_copies
 from api.messaging.schemas import marker_out, message_out
 from api.paging import fetch_page
 from api.ratelimit import check_send_rate
@@ -62,13 +67,21 @@ def _original(message: Message, conversation_id: int) -> Message:
     return message
 
 
-def _sending_context(
-    conversation_id: int, sender: Principal
-) -> tuple[Conversation, Participant, Principal | None, bool]:
-    """(conversation, sender's row, direct peer, blocked?) in one query: what
-    `visible_conversation`, the direct peer (twice) and `blocked_between` would read in five.
-    A direct conversation returns every participant row, others only the
-    sender's; each row says whether a block stands between it and the sender."""
+@dataclass
+class SendingContext:
+    conversation: Conversation
+    me: Participant
+    peer: Principal | None  # the other member of a direct conversation
+    blocked: bool  # a block stands between the direct pair
+    closed: bool  # a mentor-student pair with no pending or active relationship (relationship_closed)
+
+
+def _sending_context(conversation_id: int, sender: Principal) -> SendingContext:
+    """What `visible_conversation`, the direct peer (twice), `blocked_between` and
+    the pair's relationships would read in six queries, in one. A direct or
+    mentorship conversation returns every participant row, others only the
+    sender's; each row says whether a block stands between it and the sender
+    and whether they share a pending or active relationship."""
     if conversation_id > MAX_ID:
         raise NotFound("conversation not found", code="conversation_not_found")
     blocked = exists().where(or_(
@@ -79,28 +92,35 @@ def _sending_context(
     ))
     mine = and_(Participant.role == sender.role, Participant.principal_id == sender.id)
     rows = db.session.execute(
-        select(Participant, Conversation, blocked)
+        select(Participant, Conversation, blocked, open_relationship_with(sender))
         .join(Conversation, Conversation.id == Participant.conversation_id)
-        .where(Participant.conversation_id == conversation_id, or_(mine, Conversation.type == "direct"))
+        .where(Participant.conversation_id == conversation_id, or_(mine, Conversation.type.in_(PAIR_TYPES)))
     ).all()
     me = next((row for row in rows if member_of(row[0]) == sender), None)
     if me is None:
         raise NotFound("conversation not found", code="conversation_not_found")
     conversation = me[1]
-    peer = next((row for row in rows if member_of(row[0]) != sender), None) if conversation.type == "direct" else None
-    return conversation, me[0], member_of(peer[0]) if peer else None, bool(peer and peer[2])
+    other = next((row for row in rows if member_of(row[0]) != sender), None)
+    direct = other if conversation.type == "direct" else None
+    closed = other is not None and pair_needs_relationship(sender, member_of(other[0])) and not other[3]
+    return SendingContext(conversation, me[0], member_of(direct[0]) if direct else None, bool(direct and direct[2]),
+                          closed)
 
 
 def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, bool]:
     """Post a message: (message, created?). A retried client_msg_id returns the original."""
-    conversation, me, peer, blocked = _sending_context(conversation_id, sender)
+    context = _sending_context(conversation_id, sender)
+    conversation, me, peer = context.conversation, context.me, context.peer
     require_active(me)
     client_msg_id = args.get("client_msg_id")
     if client_msg_id and (found := _by_client_id(sender, client_msg_id)) is not None:
         return _original(found, conversation.id), False
     check_body(args["body"])
-    if blocked:
+    if context.blocked:
         raise Forbidden("you cannot write in this conversation: one of you blocked the other", code="blocked")
+    if context.closed:
+        raise Forbidden("your relationship has closed: this conversation is read-only for you",
+                        code="relationship_closed")
     check_send_rate(sender)
     conversation = lock_conversation(conversation.id)
     parent = _parent(conversation.id, args.get("parent_id"))
@@ -120,7 +140,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     _advance_marker(me, message.id)
     # The events of a send wait for the commit and share one INSERT there.
-    room_event(conversation, "message:created", message_out.dump(message), flush=False)
+    room_event(conversation, "message:created", message_out.dump(message), flush=False, message_id=message.id)
     if peer is not None:
         _notify_peer(conversation, sender, peer, message)
     return message, True
@@ -148,7 +168,7 @@ def _notify_peer(conversation, sender: Principal, peer: Principal, message: Mess
     notify(
         peer, "message", f"New message from {sender.role} {sender.id}", link=f"/conversations/{conversation.id}",
         data={"conversation_id": conversation.id, "message_id": message.id, "sender": sender.as_dict()},
-        defer_event=True,
+        defer_event=True, message_id=message.id,
     )
 
 
@@ -180,8 +200,12 @@ def edit(message_id: int, editor: Principal, body: str) -> Message:
         raise Forbidden(f"messages can be edited for {window} seconds after sending", code="edit_window_passed")
     check_body(body)
     conversation = lock_conversation(message.conversation_id)
+    db.session.refresh(message)  # under the lock: a delete that committed meanwhile wins
+    if message.deleted_at is not None:
+        raise Conflict("the message was deleted", code="message_deleted")
     message.body, message.edited_at = body, utcnow()
-    room_event(conversation, "message:updated", message_out.dump(message))
+    rewrite_copies(message)
+    room_event(conversation, "message:updated", message_out.dump(message), message_id=message.id)
     return message
 
 
@@ -192,8 +216,13 @@ def delete(message_id: int, actor: Principal) -> Message:
     if message.deleted_at is not None:
         return message
     conversation = lock_conversation(message.conversation_id)
-    message.deleted_at = utcnow()
-    room_event(conversation, "message:deleted", message_out.dump(message))
+    db.session.refresh(message)
+    if message.deleted_at is not None:
+        return message
+    # The text leaves the database, not only the responses (NOT NULL: empty).
+    message.deleted_at, message.body = utcnow(), ""
+    rewrite_copies(message)
+    room_event(conversation, "message:deleted", message_out.dump(message), message_id=message.id)
     return message
 
 

@@ -53,6 +53,14 @@ def test_bad_publications_are_refused_and_change_nothing(publish, client, auth, 
     assert listed["events"] == []
 
 
+def test_data_within_the_limit_is_logged_however_many_bytes_it_takes(publish, client, auth):
+    data = {"x": "\U0001f600" * 59_990}  # 60,000 characters, 240 KB of UTF-8: past a TEXT column
+    response = publish({"room": "everyone", "type": "a:b", "data": data})
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    listed = client.get("/api/v1/events?after=0", headers=auth("student", 1)).get_json()
+    assert [e["data"] for e in listed["events"]] == [data]
+
+
 def test_list_returns_only_the_callers_rooms(publish, client, auth):
     group = {"type": "group", "title": "g", "participants": [{"role": "student", "id": 3}]}
     cid = client.post("/api/v1/conversations", json=group, headers=auth("admin", 1)).get_json()["id"]

@@ -9,16 +9,21 @@ MENTOR = ("mentor", 41)
 STUDENT = ("student", 51)
 
 
+async def _seen_then_away(gateway, api, token, cid: int) -> int:
+    """The student sees one message live, then disconnects: the last event id it saw."""
+    student = await Sock(gateway.url).connect(token(*STUDENT))
+    await api.a("send", MENTOR, cid, "seen")
+    await student.wait_for(lambda c: c.bodies() == ["seen"], what="the first message")
+    await student.close()
+    return student.ids()[-1]
+
+
 def test_replay_after_disconnect_comes_first_and_in_order(gateways, api, token):
     gateway = gateways()
     cid = api.group(1, [MENTOR, STUDENT])
 
     async def scenario():
-        student = await Sock(gateway.url).connect(token(*STUDENT))
-        await api.a("send", MENTOR, cid, "seen")
-        await student.wait_for(lambda c: c.bodies() == ["seen"], what="the first message")
-        last_seen = student.ids()[-1]
-        await student.close()
+        last_seen = await _seen_then_away(gateway, api, token, cid)
         for n in range(5):
             await api.a("send", MENTOR, cid, f"missed {n}")
 
@@ -89,3 +94,31 @@ def test_js_client_replays_with_last_event_id(gateways, api, token):
         assert got["payload"]["data"]["body"] == "new"
     finally:
         js.close()
+
+
+def test_replay_after_an_edit_and_a_delete_serves_no_old_text(gateways, api, token):
+    """A client that was away while a message was edited, and another deleted,
+    replays both messages' events with the current text only."""
+    gateway = gateways()
+    cid = api.group(1, [MENTOR, STUDENT])
+
+    async def scenario():
+        last_seen = await _seen_then_away(gateway, api, token, cid)
+        edited = await api.a("send", MENTOR, cid, "draft with a typo")
+        deleted = await api.a("send", MENTOR, cid, "private zebra text")
+        await api.a("call", "PATCH", f"/messages/{edited['id']}", MENTOR, {"body": "clean copy"}, 200)
+        await api.a("call", "DELETE", f"/messages/{deleted['id']}", MENTOR, None, 200)
+
+        back = await Sock(gateway.url).connect(token(*STUDENT), last_event_id=last_seen)
+        await back.wait_for(lambda c: len(c.of("message:deleted")) == 1, what="the replayed delete")
+        replayed = [data for name, data in back.events if name.startswith("message:")]
+        assert [(e["type"], e["data"]["id"]) for e in replayed] == [
+            ("message:created", edited["id"]), ("message:created", deleted["id"]),
+            ("message:updated", edited["id"]), ("message:deleted", deleted["id"]),
+        ]
+        assert back.bodies() == ["clean copy", None]
+        text = repr(back.events)
+        assert "typo" not in text and "zebra" not in text
+        await back.close()
+
+    run(scenario())

@@ -22,7 +22,8 @@ def world(as_, mentorship):
     return {"cid": cid, "gid": gid, "mid": mid}
 
 
-# (method, path template, json body, [(who, expected status), ...])
+# (method, path template, json body, [(who, expected status), ...]). A service's
+# writes are 403 `read_only_role` before any lookup (tests/test_roles.py walks them all).
 MATRIX = [
     ("get", "/conversations", None, [(ANON, 401), (MENTOR, 200), (OUTSIDER, 200), (SERVICE, 200)]),
     ("post", "/conversations", {"type": "direct", "participants": [{"role": "student", "id": 2}]},
@@ -32,19 +33,19 @@ MATRIX = [
     ("get", "/conversations/{cid}", None,
      [(ANON, 401), (MENTOR, 200), (STUDENT, 200), (OUTSIDER, 404), (OTHER_MENTOR, 404), (ADMIN, 404), (SERVICE, 404)]),
     ("post", "/conversations/{gid}/participants", {"participants": [{"role": "student", "id": 3}]},
-     [(ANON, 401), (MENTOR, 200), (ADMIN, 200), (STUDENT, 403), (OUTSIDER, 404), (SERVICE, 404)]),
+     [(ANON, 401), (MENTOR, 200), (ADMIN, 200), (STUDENT, 403), (OUTSIDER, 404), (SERVICE, 403)]),
     ("delete", "/conversations/{gid}/participants/mentor/1", None,
-     [(ANON, 401), (STUDENT, 403), (OUTSIDER, 404), (SERVICE, 404), (ADMIN, 200), (MENTOR, 200)]),
+     [(ANON, 401), (STUDENT, 403), (OUTSIDER, 404), (SERVICE, 403), (ADMIN, 200), (MENTOR, 200)]),
     ("post", "/conversations/{cid}/read", {"message_id": "{mid}"},
-     [(ANON, 401), (STUDENT, 200), (OUTSIDER, 404), (ADMIN, 404), (SERVICE, 404)]),
+     [(ANON, 401), (STUDENT, 200), (OUTSIDER, 404), (ADMIN, 404), (SERVICE, 403)]),
     ("get", "/conversations/{cid}/messages", None,
      [(ANON, 401), (STUDENT, 200), (OUTSIDER, 404), (OTHER_MENTOR, 404), (ADMIN, 404), (SERVICE, 404)]),
     ("post", "/conversations/{cid}/messages", {"body": "hi"},
-     [(ANON, 401), (STUDENT, 201), (OUTSIDER, 404), (ADMIN, 404), (SERVICE, 404)]),
+     [(ANON, 401), (STUDENT, 201), (OUTSIDER, 404), (ADMIN, 404), (SERVICE, 403)]),
     ("patch", "/messages/{mid}", {"body": "edited"},
-     [(ANON, 401), (MENTOR, 200), (STUDENT, 403), (OUTSIDER, 404), (ADMIN, 403), (SERVICE, 404)]),
+     [(ANON, 401), (MENTOR, 200), (STUDENT, 403), (OUTSIDER, 404), (ADMIN, 403), (SERVICE, 403)]),
     ("delete", "/messages/{mid}", None,
-     [(ANON, 401), (STUDENT, 403), (OUTSIDER, 404), (SERVICE, 404), (MENTOR, 200), (ADMIN, 200)]),
+     [(ANON, 401), (STUDENT, 403), (OUTSIDER, 404), (SERVICE, 403), (MENTOR, 200), (ADMIN, 200)]),
     ("get", "/unread", None, [(ANON, 401), (STUDENT, 200), (SERVICE, 200)]),
     ("get", "/messages/search?q=hello", None, [(ANON, 401), (STUDENT, 200), (OUTSIDER, 200)]),
     ("get", "/notifications", None, [(ANON, 401), (STUDENT, 200), (ADMIN, 200)]),
