@@ -4,10 +4,12 @@ from __future__ import annotations
 import uuid
 
 from flask import Flask, g, request
+from flask_smorest.spec.plugins import integerconverter2paramschema
 
 from api import docs, errors, health, me, mentorship, messaging, outbox  # outbox: its import registers the hooks
 from api.cors import setup_cors
 from api.extensions import db
+from api.inputs import AsciiIntegerConverter, bound_chunked_body
 from api.metrics import setup_metrics
 from api.schemas import configure_fast_dump
 from shared.config import Config, load_or_exit
@@ -42,6 +44,8 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or load_or_exit()
     configure_fast_dump(config.api_fast_dump)
     app = Flask(__name__)
+    # Before any rule is added: every `<int:...>` in a path is ASCII digits (api/inputs.py).
+    app.url_map.converters["int"] = AsciiIntegerConverter
     app.config.update(_flask_settings(config))
     app.json.sort_keys = False
     app.extensions["app_config"] = config
@@ -50,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     db.init_app(app)
     openapi = docs.OpenApi(app)
+    openapi.register_converter(AsciiIntegerConverter, integerconverter2paramschema)
     app.extensions["openapi"] = openapi
     for blueprint in BLUEPRINTS:
         openapi.register_blueprint(blueprint)
@@ -59,5 +64,6 @@ def create_app(config: Config | None = None) -> Flask:
     set_request_id_provider(outbox.request_id)
     errors.register_error_handlers(app)
     app.before_request(_assign_request_id)
+    app.before_request(bound_chunked_body)
     app.after_request(_echo_request_id)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from api.extensions import db
@@ -27,9 +27,11 @@ HTTP_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
     503: "unavailable",
 }
@@ -61,9 +63,9 @@ def handle_http_exception(error: HTTPException):
     if status == 400 and "json" in details:
         code, message = "malformed_json", "request body is not valid JSON"
     elif status == 422:
-        # webargs nests by location ({"json": {...}}); flatten the common case.
-        if set(details) == {"json"} and isinstance(details["json"], dict):
-            details = details["json"]
+        # webargs nests by location ({"json": {...}}); a route reads one, so flatten it.
+        if len(details) == 1 and set(details) <= {"json", "query"} and isinstance(next(iter(details.values())), dict):
+            details = next(iter(details.values()))
         message = "the input did not validate; see details"
     elif status == 500:
         message = "internal error"
@@ -92,7 +94,22 @@ def handle_integrity_error(error: IntegrityError):
     return error_response(409, "conflict", "the change conflicts with existing data")
 
 
+# MySQL/MariaDB errors that refuse a value rather than report an outage:
+# pymysql maps MariaDB's 4025 (a CHECK such as JSON_VALID failed) and
+# MySQL's 3819 (check constraint violated) to OperationalError.
+VALUE_REFUSED = {3819, 4025}
+
+
+def handle_refused_value(error: DataError | OperationalError):
+    # Input checks should have caught it; a refusal is the caller's input, not an outage.
+    db.session.rollback()
+    log.warning("database refused a value (request %s): %s", g.get("request_id"), getattr(error.orig, "args", ())[:1])
+    return error_response(422, "value_refused", "the database refused a value of this request")
+
+
 def handle_operational_error(error: OperationalError):
+    if (getattr(error.orig, "args", None) or [None])[0] in VALUE_REFUSED:
+        return handle_refused_value(error)
     db.session.rollback()
     log.error("database unavailable (request %s)", g.get("request_id"), exc_info=error)
     return error_response(503, "unavailable", "the database is unavailable; try again", headers={"Retry-After": "5"})
@@ -113,4 +130,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(AuthError, handle_auth_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(OperationalError, handle_operational_error)
+    app.register_error_handler(DataError, handle_refused_value)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1,6 +1,7 @@
 """gunicorn settings for the Procfile: `gunicorn -c api/gunicorn_conf.py api.wsgi:app`.
 
-Workers and threads come from the environment; access log goes to stdout.
+Workers and threads come from the environment; gunicorn's own error
+answers use the JSON error shape (api/gunicorn_worker.py); access log goes to stdout.
 Prometheus needs a shared directory to sum metrics over workers; it is
 emptied at start so counters from an earlier run do not leak in.
 """
@@ -15,7 +16,10 @@ from prometheus_client import multiprocess  # noqa: E402
 bind = f"{os.environ.get('API_HOST', '127.0.0.1')}:{os.environ.get('API_PORT', '5000')}"
 workers = int(os.environ.get("API_WORKERS", "2"))
 threads = int(os.environ.get("API_THREADS", "4"))
-worker_class = "gthread"
+# gunicorn's own answers (414, 431, 400 before the app runs) in the JSON error
+# shape; API_JSON_SERVER_ERRORS=0 falls back to gunicorn's HTML (api/gunicorn_worker.py).
+JSON_ERRORS = os.environ.get("API_JSON_SERVER_ERRORS", "1") != "0"
+worker_class = "api.gunicorn_worker.JsonErrorWorker" if JSON_ERRORS else "gthread"
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'

@@ -3,6 +3,7 @@ wire timestamps and the error shape."""
 from __future__ import annotations
 
 import logging
+import re
 from importlib.metadata import version
 from typing import Any
 
@@ -18,36 +19,66 @@ MAX_ID = 2**63 - 1  # BIGINT ids: messages, events, notifications, activities
 MAX_PRINCIPAL_ID = 2**31 - 1  # INT ids: principals, relationships, goals
 
 
-def no_surrogates(value: str) -> None:
-    # A lone surrogate (valid JSON "\ud800") cannot be encoded for the database.
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ma.ValidationError("contains an invalid character") from None
-
-
 def not_blank(value: str) -> None:
     if not value.strip():
         raise ma.ValidationError("must not be blank")
 
 
-def Text(**kwargs) -> ma.fields.String:  # noqa: N802 - a field factory reads like a field
-    """A string the database can store (no lone surrogates)."""
-    validators = [no_surrogates, *kwargs.pop("validate", [])]
-    return ma.fields.String(validate=validators, **kwargs)
+# Text needs no field of its own: api/inputs.py refuses control characters and
+# lone surrogates in every string of every input before a schema loads it.
+
+ASCII_INT = re.compile(r"[0-9]{1,20}")
 
 
-def Id(strict: bool = True, **kwargs) -> ma.fields.Integer:  # noqa: N802
-    """A BIGINT row id; strict in JSON bodies (no "12" for 12), query strings are always text."""
-    return ma.fields.Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
+class Integer(ma.fields.Integer):
+    """An integer, strictly typed. In a JSON body (`strict`, the default) only a
+    JSON integer: not `"3"`, `3.0` or `true` (marshmallow's strict mode lets
+    booleans through). In a query string (`strict=False`) only ASCII digits:
+    not `١٢`, `+3`, ` 3` or `1_000`, which `int()` would all accept."""
+
+    def __init__(self, *, strict: bool = True, **kwargs) -> None:
+        super().__init__(strict=strict, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool) or (isinstance(value, str) and (self.strict or not ASCII_INT.fullmatch(value))):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
 
 
-def PrincipalId(**kwargs) -> ma.fields.Integer:  # noqa: N802
-    return ma.fields.Integer(strict=True, validate=validate.Range(1, MAX_PRINCIPAL_ID), **kwargs)
+class Flag(ma.fields.Boolean):
+    """A boolean: `true`/`false` in a JSON body (not `"yes"`, `1` or `"true"`);
+    `strict=False` for query strings, which are text (`?unread=true`, `0`, `1`)."""
+
+    def __init__(self, *, strict: bool = True, **kwargs) -> None:
+        if not strict:
+            kwargs.setdefault("truthy", {"true", "1"})
+            kwargs.setdefault("falsy", {"false", "0"})
+        super().__init__(**kwargs)
+        self.strict = strict
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if self.strict and not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
-def Limit(default: int, maximum: int) -> ma.fields.Integer:  # noqa: N802
-    return ma.fields.Integer(load_default=default, validate=validate.Range(1, maximum))
+def Number(minimum: int, maximum: int, *, strict: bool = True, **kwargs) -> Integer:  # noqa: N802 - a field factory
+    """A bounded integer that is not an id (a capacity, a percentage, a cursor offset)."""
+    return Integer(strict=strict, validate=validate.Range(minimum, maximum), **kwargs)
+
+
+def Id(strict: bool = True, **kwargs) -> Integer:  # noqa: N802 - a field factory reads like a field
+    """A BIGINT row id; strict in JSON bodies (no "12" for 12), ASCII digits in query strings."""
+    return Integer(strict=strict, validate=validate.Range(1, MAX_ID), **kwargs)
+
+
+def PrincipalId(strict: bool = True, **kwargs) -> Integer:  # noqa: N802
+    """An INT id: principals, relationships, goals."""
+    return Integer(strict=strict, validate=validate.Range(1, MAX_PRINCIPAL_ID), **kwargs)
+
+
+def Limit(default: int, maximum: int) -> Integer:  # noqa: N802 - query strings only
+    return Integer(strict=False, load_default=default, validate=validate.Range(1, maximum))
 
 
 _MISSING = object()

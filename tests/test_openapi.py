@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 API = "/api/v1"
 # Operations that answer 429 with Retry-After when the caller goes too fast.
@@ -89,7 +90,7 @@ def _example_url(rule) -> str:
     """The rule's path with a plausible value per variable (ids 1, words `student`)."""
     url = rule.rule
     for name, converter in rule._converters.items():
-        value = "1" if type(converter).__name__ == "IntegerConverter" else "student"
+        value = "1" if isinstance(converter, IntegerConverter) else "student"
         url = re.sub(rf"<[^>]*\b{name}>", value, url)
     return url
 

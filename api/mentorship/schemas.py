@@ -6,9 +6,11 @@ from marshmallow import validate
 
 from api.schemas import (
     MAX_ID,
-    MAX_PRINCIPAL_ID,
     DictOrEmpty,
+    Flag,
+    Id,
     Limit,
+    Number,
     OutSchema,
     PrincipalId,
     PrincipalRef,
@@ -42,8 +44,8 @@ class ProfileIn(ma.Schema):
     skills = _tag_list()
     languages = _tag_list()
     # null (or absent) = the configured default (DEFAULT_MAX_MENTEES).
-    max_mentees = ma.fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
-    accepting = ma.fields.Boolean(load_default=True)
+    max_mentees = Number(0, 100, load_default=None, allow_none=True)
+    accepting = Flag(load_default=True)
 
 
 class NeedsIn(ma.Schema):
@@ -112,9 +114,9 @@ class EndIn(ma.Schema):
 class ListQuery(ma.Schema):
     # Bounded by the INT columns: a larger number is a 422, not a database error (SQLite overflows).
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
-    mentor_id = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
-    student_id = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
-    before = ma.fields.Integer(validate=validate.Range(1, MAX_PRINCIPAL_ID))
+    mentor_id = PrincipalId(strict=False)
+    student_id = PrincipalId(strict=False)
+    before = PrincipalId(strict=False)
     limit = Limit(50, 100)
 
 
@@ -147,7 +149,7 @@ class GoalPatch(ma.Schema):
     description = ma.fields.String(allow_none=True, validate=validate.Length(max=5000))
     status = ma.fields.String(validate=validate.OneOf(GOAL_STATUSES))
     priority = ma.fields.String(validate=validate.OneOf(PRIORITIES))
-    progress = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=100))
+    progress = Number(0, 100)
     target_date = ma.fields.Date(allow_none=True)
 
     @ma.validates_schema
@@ -186,8 +188,8 @@ class NoteIn(ma.Schema):
 
 
 class PageQuery(ma.Schema):
-    before = ma.fields.Integer(validate=validate.Range(1, MAX_ID))
-    after = ma.fields.Integer(validate=validate.Range(0, MAX_ID))
+    before = Id(strict=False)
+    after = Number(0, MAX_ID, strict=False)
     limit = Limit(50, 100)
 
     @ma.validates_schema

@@ -6,7 +6,19 @@ import re
 import marshmallow as ma
 from marshmallow import validate
 
-from api.schemas import DictOrEmpty, Id, Limit, MemberSchema, OutSchema, PrincipalRef, PrincipalSchema, Text, Timestamp
+from api.schemas import (
+    MAX_ID,
+    DictOrEmpty,
+    Flag,
+    Id,
+    Limit,
+    MemberSchema,
+    Number,
+    OutSchema,
+    PrincipalRef,
+    PrincipalSchema,
+    Timestamp,
+)
 from shared import rooms
 
 CURSOR = re.compile(r"^\d{1,19}_\d{1,19}$")
@@ -18,7 +30,7 @@ ROOM_PATTERN = rf"^({_NAMED_ROOMS}|(conversation|mentor|student|admin|service):[
 class ConversationCreate(ma.Schema):
     type = ma.fields.String(required=True, validate=validate.OneOf(["direct", "group"]))
     participants = ma.fields.List(ma.fields.Nested(MemberSchema), required=True, validate=validate.Length(1, 200))
-    title = Text(validate=[validate.Length(1, 200)], allow_none=True)
+    title = ma.fields.String(validate=[validate.Length(1, 200)], allow_none=True)
 
 
 class ParticipantsAdd(ma.Schema):
@@ -38,13 +50,13 @@ class MessageListQuery(ma.Schema):
 
 class MessageCreate(ma.Schema):
     # Length is checked against the configured maximum in sending.check_body.
-    body = Text(required=True)
+    body = ma.fields.String(required=True)
     parent_id = Id(allow_none=True)
-    client_msg_id = Text(validate=[validate.Length(1, 64)], allow_none=True)
+    client_msg_id = ma.fields.String(validate=[validate.Length(1, 64)], allow_none=True)
 
 
 class MessageEdit(ma.Schema):
-    body = Text(required=True)
+    body = ma.fields.String(required=True)
 
 
 class ReadMarker(ma.Schema):
@@ -52,20 +64,20 @@ class ReadMarker(ma.Schema):
 
 
 class SearchQuery(ma.Schema):
-    q = Text(required=True, validate=[validate.Length(1, 200)])
+    q = ma.fields.String(required=True, validate=[validate.Length(1, 200)])
     limit = Limit(20, 100)
     before = Id(strict=False)
 
 
 class NotificationQuery(ma.Schema):
-    unread = ma.fields.Boolean()
+    unread = Flag(strict=False)
     limit = Limit(50, 100)
     before = Id(strict=False)
 
 
 class NotificationsRead(ma.Schema):
     ids = ma.fields.List(Id(), validate=validate.Length(1, 500))
-    all = ma.fields.Boolean()
+    all = Flag()
 
     @ma.validates_schema
     def one_of(self, data, **kwargs):
@@ -79,8 +91,8 @@ class BlockIn(MemberSchema):
 
 class BroadcastCreate(ma.Schema):
     audience = ma.fields.String(required=True, validate=validate.OneOf(["all", "mentors", "students"]))
-    title = Text(required=True, validate=[validate.Length(1, 200)])
-    body = Text(required=True, validate=[validate.Length(1, 10_000)])
+    title = ma.fields.String(required=True, validate=[validate.Length(1, 200)])
+    body = ma.fields.String(required=True, validate=[validate.Length(1, 10_000)])
 
 
 class EventIn(ma.Schema):
@@ -99,8 +111,8 @@ class EventIn(ma.Schema):
 
 
 class EventsQuery(ma.Schema):
-    after = ma.fields.Integer(load_default=0, validate=validate.Range(0, 2**63 - 1))
-    limit = ma.fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    after = Number(0, MAX_ID, strict=False, load_default=0)
+    limit = Limit(100, 1000)
 
 
 # Out

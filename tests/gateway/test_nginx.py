@@ -90,7 +90,18 @@ def test_rest_goes_through_nginx(stack, token):
     assert response.headers["X-Request-ID"]  # nginx's $request_id, echoed by the API
     too_big = requests.post(nginx.url + "/api/v1/conversations", data="x" * 1_100_000,
                             headers={"Content-Type": "application/json"}, timeout=10)
-    assert too_big.status_code == 413
+    assert (too_big.status_code, too_big.json()["error"]["code"]) == (413, "payload_too_large")
+
+
+@pytest.mark.parametrize("path, headers, status, code", [
+    ("/api/v1/" + "a" * 10_000, {}, 414, "uri_too_long"),
+    ("/api/v1/me", {"X-Big": "b" * 10_000}, 431, "headers_too_large"),
+], ids=["request line", "header"])
+def test_nginx_refusals_use_the_error_shape(stack, path, headers, status, code):
+    nginx, _ = stack
+    response = requests.get(nginx.url + path, headers=headers, timeout=10)
+    assert (response.status_code, response.headers["Content-Type"]) == (status, "application/json")
+    assert response.json()["error"]["code"] == code
 
 
 def test_js_client_starts_on_polling_and_upgrades_to_websocket(stack, token):
