@@ -32,6 +32,9 @@ _HELP = {
     "resyncs": "Replays over the cap answered with a resync",
     "redis_reconnects": "Times the Redis subscription was lost and established again",
     "typing_rate_limited": "Typing events dropped by the per-socket rate limit",
+    "order_held": "Events held back until their room's previous seq arrived",
+    "order_gaps": "Room seqs given up on: the events after them went out without them",
+    "order_late": "Events dropped: they came after their seq had been given up on",
     "slow_consumer_disconnects": "Sockets disconnected (slow_consumer): over GATEWAY_MAX_QUEUED packets waiting",
     "room_lookups": "Room queries at connect (each answers every principal connecting at that moment)",
 }
@@ -59,6 +62,9 @@ class Metrics:
     resyncs: int = 0
     redis_reconnects: int = 0
     typing_rate_limited: int = 0
+    order_held: int = 0
+    order_gaps: int = 0
+    order_late: int = 0
 
 
 class GatewayCollector:
