@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import Engine
 
 from gateway import fast
+from gateway.backpressure import SlowConsumers
 from gateway.bus import Bus, BusLink, SignedChannel
 from gateway.connect import Connections
 from gateway.database import Database
@@ -68,14 +69,15 @@ CONFIG = web.AppKey("config", Config)
 FAST_PATHS = web.AppKey("fast_paths", FastPaths)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 EMITTER = web.AppKey("emitter", SocketIOEmitter)
+SLOW_CONSUMERS = web.AppKey("slow_consumers", SlowConsumers)
 DATABASE = web.AppKey("database", Database)
 LOOKUP_ENGINE: web.AppKey[Engine | None] = web.AppKey("lookup_engine")
 REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
 GATEWAY = web.AppKey("gateway", Gateway)
 
 
-def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, paths: FastPaths, db: Database,
-          lookup_db: Engine | None, redis: Redis | None) -> Gateway:
+def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, slow: SlowConsumers,
+          paths: FastPaths, db: Database, lookup_db: Engine | None, redis: Redis | None) -> Gateway:
     """Every part, each made from the ones before it."""
     gateway_id = uuid.uuid4().hex[:12]
     metrics, tasks, link = Metrics(), Tasks(), BusLink()
@@ -94,7 +96,7 @@ def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, p
     lookup = RoomLookup(db, lookup_db, tasks)
     replay = Replay(config.gateway_replay_cap, sio, registry, db, relay, metrics)
     connections = Connections(config, sio, registry, lookup, replay, typing, presence, metrics, tasks)
-    collector = GatewayCollector(metrics, registry, emitter, lookup, link if bus is not None else None, paths)
+    collector = GatewayCollector(metrics, registry, emitter, slow, lookup, link if bus is not None else None, paths)
     return Gateway(gateway_id, metrics, tasks, registry, link, relay, fanout, bus, typing, presence, lookup, replay,
                    connections, collector)
 
@@ -119,7 +121,8 @@ def setup_routes(app: web.Application, config: Config) -> None:
 
 def setup_socketio(app: web.Application, config: Config) -> None:
     """The Socket.IO server with the fast paths its settings and the installed
-    libraries allow (`gateway.fast.choose`), and the emitter the relay uses."""
+    libraries allow (`gateway.fast.choose`), the emitter the relay uses, and
+    the bound on each socket's backlog (`gateway.backpressure`)."""
     paths = fast.choose(config)
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
@@ -128,11 +131,13 @@ def setup_socketio(app: web.Application, config: Config) -> None:
         ping_timeout=config.gateway_ping_timeout,
     )
     fast.install_queue(sio, paths)
-    emitter = fast.make_emitter(sio, paths, compression=config.gateway_ws_compression)
+    slow = SlowConsumers(sio, config.gateway_max_queued)
+    app.middlewares.append(slow.middleware)
+    emitter = fast.make_emitter(sio, paths, slow, compression=config.gateway_ws_compression)
     paths = dataclasses.replace(paths, emit=emitter.fast)
     log.info("fast paths: %s", paths.describe())
     sio.attach(app)
-    app[FAST_PATHS], app[SIO], app[EMITTER] = paths, sio, emitter
+    app[FAST_PATHS], app[SIO], app[EMITTER], app[SLOW_CONSUMERS] = paths, sio, emitter, slow
 
 
 async def database_ctx(app: web.Application):
@@ -157,8 +162,8 @@ async def redis_ctx(app: web.Application):
 
 async def gateway_ctx(app: web.Application):
     """The parts, and their loops: log reader, presence heartbeat, Redis subscription."""
-    gw = app[GATEWAY] = build(app[CONFIG], app[SIO], app[EMITTER], app[FAST_PATHS], app[DATABASE],
-                              app[LOOKUP_ENGINE], app[REDIS])
+    gw = app[GATEWAY] = build(app[CONFIG], app[SIO], app[EMITTER], app[SLOW_CONSUMERS], app[FAST_PATHS],
+                              app[DATABASE], app[LOOKUP_ENGINE], app[REDIS])
     loops = [gw.relay.run_reader(), gw.presence.run_heartbeat()] + ([gw.bus.run()] if gw.bus else [])
     tasks = [asyncio.create_task(loop) for loop in loops]
     yield

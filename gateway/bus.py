@@ -34,7 +34,8 @@ def ephemeral_channel(events_channel: str) -> str:
 
 
 class BusLink:
-    """Whether the Redis subscription is up; `changed` is set on each change."""
+    """Whether the Redis subscription is up; `changed` is set on each change
+    (and by the relay when it wants a log read soon: it wakes the reader)."""
 
     def __init__(self) -> None:
         self.subscribed = False

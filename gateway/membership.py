@@ -1,7 +1,8 @@
 """Rooms follow membership: the relay applies membership events to sockets.
 
 `conversation:created` (data.participants) and `participant:added` /
-`participant:removed` (data.conversation_id + data.principal) move the
+`participant:removed` (data.conversation_id + data.principal, the copy in
+`conversation:<id>` itself, delivered in the room's seq order) move the
 affected principal's local sockets in or out of `conversation:<id>` on every
 gateway process, without a reconnect. Only signed (or logged) events get
 here; clients can never name a room themselves.
@@ -40,7 +41,9 @@ def changes(envelope: dict) -> list[tuple[str, Principal, str]]:
         return [("join", p, rooms.conversation(cid)) for p in found] if cid else []
     if type_ in ("participant:added", "participant:removed"):
         cid, principal = _conversation_id(data.get("conversation_id")), principal_of(data.get("principal"))
-        if cid and principal:
+        # The room's own copy only (the member's personal copy has no seq):
+        # applied in the room's seq order, the move is exact.
+        if cid and principal and envelope.get("room") == rooms.conversation(cid):
             op = "join" if type_ == "participant:added" else "leave"
             return [(op, principal, rooms.conversation(cid))]
     return []

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
+    from gateway.backpressure import SlowConsumers
     from gateway.bus import BusLink
     from gateway.emit import SocketIOEmitter
     from gateway.fast import FastPaths
@@ -31,6 +32,10 @@ _HELP = {
     "resyncs": "Replays over the cap answered with a resync",
     "redis_reconnects": "Times the Redis subscription was lost and established again",
     "typing_rate_limited": "Typing events dropped by the per-socket rate limit",
+    "order_held": "Events held back until their room's previous seq arrived",
+    "order_gaps": "Room seqs given up on: the events after them went out without them",
+    "order_late": "Events dropped: they came after their seq had been given up on",
+    "slow_consumer_disconnects": "Sockets disconnected (slow_consumer): over GATEWAY_MAX_QUEUED packets waiting",
     "room_lookups": "Room queries at connect (each answers every principal connecting at that moment)",
 }
 
@@ -57,14 +62,17 @@ class Metrics:
     resyncs: int = 0
     redis_reconnects: int = 0
     typing_rate_limited: int = 0
+    order_held: int = 0
+    order_gaps: int = 0
+    order_late: int = 0
 
 
 class GatewayCollector:
     """Everything `/metrics` shows, read from the parts when scraped."""
 
-    def __init__(self, metrics: Metrics, registry: Registry, emitter: SocketIOEmitter, lookup: RoomLookup,
-                 link: BusLink | None, paths: FastPaths):
-        self.metrics, self.registry, self.emitter, self.lookup = metrics, registry, emitter, lookup
+    def __init__(self, metrics: Metrics, registry: Registry, emitter: SocketIOEmitter, slow: SlowConsumers,
+                 lookup: RoomLookup, link: BusLink | None, paths: FastPaths):
+        self.metrics, self.registry, self.emitter, self.slow, self.lookup = metrics, registry, emitter, slow, lookup
         self.link, self.paths = link, paths
 
     def collect(self) -> Iterator[Metric]:
@@ -87,7 +95,8 @@ class GatewayCollector:
         for reason in ("stale", "replayed", "version"):
             yield CounterMetricFamily(f"gateway_events_dropped_{reason}", _DROPPED_HELP[reason], value=dropped[reason])
         counts = {**asdict(self.metrics), "deliveries_direct": self.emitter.direct,
-                  "deliveries_queued": self.emitter.queued, "room_lookups": self.lookup.batcher.batches}
+                  "deliveries_queued": self.emitter.queued, "room_lookups": self.lookup.batcher.batches,
+                  "slow_consumer_disconnects": self.slow.disconnects}
         for name, help_text in _HELP.items():
             yield CounterMetricFamily(f"gateway_{name}", help_text, value=counts[name])
 

@@ -4,7 +4,9 @@ Two sources feed one `deliver`: the signed Redis channel (`gateway.bus`
 calls `on_channel_message`) and the log reader (`gateway.logreader`), which
 `run_reader` polls when there is no Redis, after a lost subscription, and
 now and then to cover a lost publish. A bounded set of delivered ids makes
-sure each event goes out once per process whichever source brings it first.
+sure each event goes out once per process whichever source brings it first,
+and `gateway.order` makes sure a room's logged events with a `seq` go out in
+seq order (holding one back until its predecessor has come or is given up on).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from gateway.bus import BusLink, SignedChannel
 from gateway.emit import SocketIOEmitter
 from gateway.logreader import LogReader
 from gateway.metrics import Metrics
+from gateway.order import HOLD, Order
 from gateway.registry import Registry
 from shared.config import Config
 
@@ -38,7 +41,11 @@ class Relay:
         self._seen_order: deque[int] = deque()
         # event id -> (sids that already got it by replay, when), so the live copy skips them.
         self.replayed: OrderedDict[int, tuple[list[str], float]] = OrderedDict()
+        # A held event asks for a log read: the reader wakes on the link's event.
+        self.order = Order(metrics, link.changed.set)
         self._lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._expiring: asyncio.Task | None = None
 
     def _remember(self, event_id: int) -> bool:
         if event_id in self.seen:
@@ -59,29 +66,68 @@ class Relay:
             self.replayed.popitem(last=False)
 
     async def deliver(self, envelopes: list[dict], from_log: bool = False) -> int:
-        """Emit each new envelope once to its room (with the fast emitter:
-        encoded and framed once, written to each idle websocket directly)."""
+        """Emit each new envelope once to its room, a room's in seq order (with
+        the fast emitter: encoded and framed once, written to each idle
+        websocket directly)."""
         sent = 0
-        registry, emit = self.registry, self.emitter.emit
         async with self._lock:
             for env in envelopes:
-                event_id, room, type_ = env.get("id"), env.get("room"), env.get("type")
-                if not isinstance(room, str) or not isinstance(type_, str) or type_ in RESERVED:
+                event_id, room, seq = env.get("id"), env.get("room"), env.get("seq")
+                if not isinstance(room, str) or not isinstance(env.get("type"), str):
                     continue
-                if isinstance(event_id, int):
-                    if not self._remember(event_id):
-                        continue
-                    # Rooms follow logged membership events only: a live-only
-                    # (id null) one is nobody's record of a change.
-                    membership.follow(registry, env)
-                registry.buffer(env)
-                skip = self.replayed.pop(event_id, ([], 0))[0] if self.replayed else None
-                await emit(type_, env, room, skip_sid=skip)
-                sent += 1
+                if not isinstance(event_id, int):
+                    sent += await self._emit(env)
+                elif not self._remember(event_id):
+                    continue
+                elif type(seq) is not int:
+                    sent += await self._emit(env)
+                else:
+                    for ready in self.order.admit(room, seq, env):
+                        sent += await self._emit(ready)
+            self._arm_timer()
         self.metrics.events_relayed += sent
         if from_log:
             self.metrics.events_from_log += sent
         return sent
+
+    async def _emit(self, env: dict) -> int:
+        type_, event_id = env["type"], env.get("id")
+        if isinstance(event_id, int):
+            # Rooms follow logged membership events only: a live-only
+            # (id null) one is nobody's record of a change.
+            membership.follow(self.registry, env)
+        if type_ in RESERVED:
+            return 0
+        self.registry.buffer(env)
+        skip = self.replayed.pop(event_id, ([], 0))[0] if self.replayed else None
+        await self.emitter.emit(type_, env, env["room"], skip_sid=skip)
+        return 1
+
+    async def _release(self, envelopes: list[dict]) -> None:
+        """Emit what the order gave up waiting for (the lock is held)."""
+        sent = 0
+        for env in envelopes:
+            sent += await self._emit(env)
+        self.metrics.events_relayed += sent
+
+    def _arm_timer(self) -> None:
+        """One timer for the oldest held event, while any is held."""
+        if self._timer is not None or not self.order.holding:
+            return
+        deadline = self.order.next_deadline()
+        if deadline is not None:
+            delay = max(0.0, deadline + HOLD - time.monotonic())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._expiring is None or self._expiring.done():
+            self._expiring = asyncio.ensure_future(self._expire())
+
+    async def _expire(self) -> None:
+        async with self._lock:
+            await self._release(self.order.expired())
+            self._arm_timer()
 
     async def on_channel_message(self, raw: bytes) -> None:
         envelopes = self.signed.envelopes(raw, "Redis event")
@@ -101,10 +147,14 @@ class Relay:
         return kept
 
     async def read_log(self) -> int:
-        """Deliver what the log has that was not delivered; returns the count."""
-        delivered = 0
+        """Deliver what the log has that was not delivered; returns the count.
+        Then what waited for its predecessor since before the read goes out:
+        committed before its successor, the predecessor would have been read."""
+        delivered, number = 0, self.order.read_started()
         async for envelopes in self.reader.read(self.seen):
             delivered += await self.deliver(envelopes, from_log=True)
+        async with self._lock:
+            await self._release(self.order.read_done(number))
         return delivered
 
     async def run_reader(self) -> None:

@@ -102,6 +102,8 @@ class Config:
     gateway_safety_interval: float = 2.0
     gateway_late_commit_window: float = 10.0
     gateway_replay_cap: int = 1000
+    # Packets waiting for one socket beyond which it is disconnected (slow_consumer).
+    gateway_max_queued: int = 1000
     gateway_typing_expiry: float = 5.0
     gateway_typing_rate: int = 5
     gateway_presence_grace: float = 5.0
@@ -234,6 +236,7 @@ class Config:
             gateway_safety_interval=_float(env, "GATEWAY_SAFETY_INTERVAL", 2.0, minimum=0.05),
             gateway_late_commit_window=_float(env, "GATEWAY_LATE_COMMIT_WINDOW", 10.0),
             gateway_replay_cap=_int(env, "GATEWAY_REPLAY_CAP", 1000, minimum=1),
+            gateway_max_queued=_int(env, "GATEWAY_MAX_QUEUED", 1000, minimum=10),
             gateway_typing_expiry=_float(env, "GATEWAY_TYPING_EXPIRY", 5.0, minimum=0.1),
             gateway_typing_rate=_int(env, "GATEWAY_TYPING_RATE", 5, minimum=1),
             gateway_presence_grace=_float(env, "GATEWAY_PRESENCE_GRACE", 5.0),

@@ -55,6 +55,11 @@ def test_the_gateway_fast_paths_are_on_by_default_and_each_can_be_turned_off():
         True, False, False)
 
 
+def test_a_sockets_backlog_is_bounded_by_default():
+    assert Config.from_env({}).gateway_max_queued == 1000
+    assert Config.from_env({"GATEWAY_MAX_QUEUED": "50"}).gateway_max_queued == 50
+
+
 @pytest.mark.parametrize(
     "env,variable",
     [
@@ -70,6 +75,8 @@ def test_the_gateway_fast_paths_are_on_by_default_and_each_can_be_turned_off():
         ({"GATEWAY_FAST_EMIT": "fast"}, "GATEWAY_FAST_EMIT"),
         ({"GATEWAY_FAST_QUEUE": "2"}, "GATEWAY_FAST_QUEUE"),
         ({"GATEWAY_FAST_SUBSCRIBER": "of"}, "GATEWAY_FAST_SUBSCRIBER"),
+        ({"GATEWAY_MAX_QUEUED": "9"}, "GATEWAY_MAX_QUEUED"),
+        ({"GATEWAY_MAX_QUEUED": "lots"}, "GATEWAY_MAX_QUEUED"),
         ({"DATABASE_URL": "mysql+pymysql://root@db/x"}, "JWT_SECRET"),
         ({"DATABASE_URL": "mysql+pymysql://root@db/x", "JWT_SECRET": "s" * 40}, "EVENTS_SIGNING_SECRET"),
     ],

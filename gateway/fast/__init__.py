@@ -30,6 +30,7 @@ from typing import Callable, Mapping
 
 import socketio
 
+from gateway.backpressure import SlowConsumers
 from gateway.emit import SocketIOEmitter
 from shared.config import Config
 
@@ -113,16 +114,18 @@ def install_queue(sio: socketio.AsyncServer, paths: FastPaths) -> None:
         queue.install(sio.eio)
 
 
-def make_emitter(sio: socketio.AsyncServer, paths: FastPaths, compression: bool) -> SocketIOEmitter:
+def make_emitter(sio: socketio.AsyncServer, paths: FastPaths, slow: SlowConsumers,
+                 compression: bool) -> SocketIOEmitter:
     """The relay's emitter: `FastEmitter` when the fast emit path is on and
-    its driver hook installs, else python-socketio's own emit."""
+    its driver hook installs, else python-socketio's own emit; both bound
+    each socket's backlog with `slow`."""
     if paths.emit:
         from gateway.fast.emit import FastEmitter
 
-        fast = FastEmitter(sio, compression=compression)
+        fast = FastEmitter(sio, slow, compression=compression)
         if fast.install():
             return fast
-    return SocketIOEmitter(sio)
+    return SocketIOEmitter(sio, slow)
 
 
 def subscriber_factory(paths: FastPaths) -> type:

@@ -21,7 +21,8 @@ the library's way (`eio.send_packet`, queued behind what is already there):
   PacketQueue.consumer_waiting`, so this path needs GATEWAY_FAST_QUEUE too),
   so everything queued before has already been written to the transport;
 - the transport is not backed up (a slow reader falls back to the queue and
-  so to aiohttp's flow control).
+  so to aiohttp's flow control; what its transport still holds counts
+  towards the socket's bound, `gateway.backpressure`).
 
 To reach each socket's transport, `install` gives this Engine.IO server a
 subclass of its own aiohttp websocket driver (through the server's driver
@@ -48,6 +49,7 @@ from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+from gateway.backpressure import SlowConsumers
 from gateway.emit import SocketIOEmitter
 from gateway.fast.queue import PacketQueue
 from gateway.registry import NAMESPACE
@@ -135,8 +137,8 @@ class FastEmitter(SocketIOEmitter):
 
     fast = True
 
-    def __init__(self, sio: socketio.AsyncServer, compression: bool = False):
-        super().__init__(sio)
+    def __init__(self, sio: socketio.AsyncServer, slow: SlowConsumers | None = None, compression: bool = False):
+        super().__init__(sio, slow)
         self.compression = compression
         self.enabled = False
         # Engine.IO sid -> (engine.io AsyncSocket, aiohttp WebSocketResponse, transport)
@@ -193,19 +195,30 @@ class FastEmitter(SocketIOEmitter):
         eio_pkt = eio_packet.Packet(eio_packet.MESSAGE, encoded)
         frame = ws_frame(MESSAGE_PREFIX + encoded.encode())
         skip = set(skip_sid) if skip_sid else ()
-        slow = []
+        queue = []
         count = 0
         for sid, eio_sid in self.sio.manager.get_participants(NAMESPACE, room):
             if sid in skip:
                 continue
-            count += 1
             transport = self._writable(eio_sid)
-            if transport is None:
-                slow.append(eio_sid)
-            else:
+            if transport is not None:
                 transport.write(frame)
-        self.direct += count - len(slow)
-        self.queued += len(slow)
-        for eio_sid in slow:
+            elif self.slow is None or not self.slow.over(sid, eio_sid, self._in_transport(eio_sid, len(frame))):
+                queue.append(eio_sid)
+            else:
+                continue  # too far behind: being disconnected
+            count += 1
+        self.direct += count - len(queue)
+        self.queued += len(queue)
+        for eio_sid in queue:
             await self.sio.eio.send_packet(eio_sid, eio_pkt)
         return count
+
+    def _in_transport(self, eio_sid: str, frame_size: int) -> int:
+        """About how many packets of this size still wait in the socket's
+        transport buffer (written directly, or by the writer), for the bound."""
+        entry = self.sockets.get(eio_sid)
+        try:
+            return entry[2].get_write_buffer_size() // frame_size if entry is not None else 0
+        except AttributeError:
+            return 0

@@ -382,7 +382,8 @@ def test_the_bus_resubscribes_after_client_kill_and_restart(drive, throwaway_red
 
     async def scenario():
         metrics, link, received = Metrics(), BusLink(), []
-        fanout = Fanout("test", channel, None, link, SignedChannel(EVENTS_SECRET, metrics))
+        signed = SignedChannel(EVENTS_SECRET, metrics)
+        fanout = Fanout("test", channel, None, link, signed)
 
         async def record(raw: bytes) -> None:
             await asyncio.sleep(0)  # an async handler, awaited one message at a time
@@ -394,7 +395,7 @@ def test_the_bus_resubscribes_after_client_kill_and_restart(drive, throwaway_red
             pokes.append(payload)
 
         fanout.on("poke", on_poke)
-        bus = Bus(url, channel, record, fanout.receive, link, metrics, subscriber)
+        bus = Bus(url, channel, record, fanout.receive, link, signed, metrics, subscriber)
         task = asyncio.create_task(bus.run())
         try:
             await until(lambda: link.subscribed, what="first subscription")
