@@ -164,6 +164,10 @@ async def gateway_ctx(app: web.Application):
     """The parts, and their loops: log reader, presence heartbeat, Redis subscription."""
     gw = app[GATEWAY] = build(app[CONFIG], app[SIO], app[EMITTER], app[SLOW_CONSUMERS], app[FAST_PATHS],
                               app[DATABASE], app[LOOKUP_ENGINE], app[REDIS])
+    # Where the log ends, before the bus subscribes: logged events the bus
+    # brings are relayed only above it (`Relay._after_start`), so none is
+    # dropped for having come before the reader knew where to start.
+    await gw.relay.reader.start()
     loops = [gw.relay.run_reader(), gw.presence.run_heartbeat()] + ([gw.bus.run()] if gw.bus else [])
     tasks = [asyncio.create_task(loop) for loop in loops]
     yield

@@ -161,8 +161,7 @@ class Relay:
         """Read the log: every poll interval without Redis (or while it is
         away), every safety interval while subscribed, and at once when the
         subscription comes or goes."""
-        config, changed = self.config, self.link.changed
-        await self.reader.start()
+        config, changed = self.config, self.link.changed  # the reader was started by gateway.app
         while True:
             interval = config.gateway_safety_interval if self.link.subscribed else config.gateway_poll_interval
             with suppress(asyncio.TimeoutError):
