@@ -23,7 +23,7 @@ from bench.harness import PY, Env, LoadClient, Target, free_port, start, stop, w
 from shared.auth import mint_token
 from shared.config import Config
 from shared.db import make_engine
-from shared.models import Conversation, Message, Participant
+from shared.models import Conversation, Message, Participant, Relationship
 from shared.timeutil import utcnow
 
 HEAVY_MENTOR = 500_000
@@ -33,7 +33,9 @@ REST_CONCURRENCY = 8
 
 def seed(database_url: str, users: int) -> None:
     """Direct conversation i between mentor i and student i (1..users), and a
-    mentor with 200 conversations, each with one message."""
+    mentor with 200 conversations, each with one message. Each pair shares an
+    active relationship: a mentor and a student write to each other only
+    while they do (403 relationship_closed otherwise)."""
     engine = make_engine(database_url)
     now = utcnow()
     with Session(engine) as session:
@@ -42,6 +44,8 @@ def seed(database_url: str, users: int) -> None:
                                      last_seq=0, last_activity_at=now, created_at=now))
             session.add(Participant(conversation_id=cid, role="mentor", principal_id=mentor, joined_at=now))
             session.add(Participant(conversation_id=cid, role="student", principal_id=student, joined_at=now))
+            session.add(Relationship(mentor_id=mentor, student_id=student, status="active", requested_by="student",
+                                     created_at=now, updated_at=now, responded_at=now))
 
         for i in range(1, users + 1):
             direct(i, i, i)
