@@ -63,6 +63,9 @@ class Order:
             return (envelope,)
         if state is None:
             state = self._new_room(room)
+            if seq == 1:  # the room's very first event: nothing can come before it
+                state.seq = 1
+                return (envelope,)
         elif state.seq is not None and seq <= state.seq:
             self.metrics.order_late += 1
             return ()

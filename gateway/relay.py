@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 RESERVED = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "error", "message",
                       "newListener", "removeListener", "ping", "pong"})
 SEEN_LIMIT = 200_000
+READ_DELAY = 0.02  # seconds a held event waits for its predecessor on the bus before a log read
 
 
 class Relay:
@@ -41,11 +42,23 @@ class Relay:
         self._seen_order: deque[int] = deque()
         # event id -> (sids that already got it by replay, when), so the live copy skips them.
         self.replayed: OrderedDict[int, tuple[list[str], float]] = OrderedDict()
-        # A held event asks for a log read: the reader wakes on the link's event.
-        self.order = Order(metrics, link.changed.set)
+        # A held event asks for a log read (the reader wakes on the link's
+        # event) a moment later: its predecessor's own publish is usually
+        # only a few ms behind, and a read per hold would load the database.
+        self.order = Order(metrics, self._read_soon)
+        self._read_due: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._expiring: asyncio.Task | None = None
+
+    def _read_soon(self) -> None:
+        if self._read_due is None:
+            self._read_due = asyncio.get_running_loop().call_later(READ_DELAY, self._read_now)
+
+    def _read_now(self) -> None:
+        self._read_due = None
+        if self.order.holding:
+            self.link.changed.set()
 
     def _remember(self, event_id: int) -> bool:
         if event_id in self.seen:
