@@ -104,14 +104,15 @@ def pair_needs_relationship(sender: Principal, other: Principal) -> bool:
     return {sender.role, other.role} == {"mentor", "student"}
 
 
-def open_relationship_with(sender: Principal):
+def open_relationship_with(role: str, sender_id):
     """SQL, correlated to `Participant`: it is the other side of a pending or
-    active relationship of the sender's (false for senders who are neither mentor nor student)."""
-    if sender.role == "mentor":
-        pair = and_(Relationship.mentor_id == sender.id, Participant.role == "student",
+    active relationship of the sender's (false for senders who are neither
+    mentor nor student). `sender_id` is a value or a bind parameter."""
+    if role == "mentor":
+        pair = and_(Relationship.mentor_id == sender_id, Participant.role == "student",
                     Relationship.student_id == Participant.principal_id)
-    elif sender.role == "student":
-        pair = and_(Relationship.student_id == sender.id, Participant.role == "mentor",
+    elif role == "student":
+        pair = and_(Relationship.student_id == sender_id, Participant.role == "mentor",
                     Relationship.mentor_id == Participant.principal_id)
     else:
         return false()
