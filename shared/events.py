@@ -207,11 +207,6 @@ class ChannelVerifier:
             del self._seen[ts]
 
 
-def decode_channel_message(raw: bytes | str, secret: str) -> list[dict]:
-    """Verify and decode one message without replay memory (tests, tools)."""
-    return ChannelVerifier(secret, accept_v1=True).verify(raw)
-
-
 class Publisher(Protocol):
     def publish(self, envelopes: list[dict]) -> None: ...
 
