@@ -130,6 +130,8 @@ class Config:
     send_rate_window_seconds: int = 60
     rate_limit_prefix: str = "rl:"
     search_min_chars: int = 3
+    # API: seconds between runs of the periodic jobs (api/periodic.py); 0 = not in this process.
+    periodic_interval: float = 5.0
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -244,6 +246,7 @@ class Config:
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
             api_fast_dump=_bool(env, "API_FAST_DUMP", True),
+            periodic_interval=_float(env, "PERIODIC_INTERVAL", 5.0),
             gateway_fast_emit=_bool(env, "GATEWAY_FAST_EMIT", True),
             gateway_fast_queue=_bool(env, "GATEWAY_FAST_QUEUE", True),
             gateway_fast_subscriber=_bool(env, "GATEWAY_FAST_SUBSCRIBER", True),

@@ -54,6 +54,13 @@ class MentorProfile(Base):
     # NULL means "the configured default".
     max_mentees: Mapped[Optional[int]] = mapped_column(Integer)
     accepting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # The directory card (GET /mentors): shown instead of "mentor:12".
+    display_name: Mapped[Optional[str]] = mapped_column(String(100))
+    headline: Mapped[Optional[str]] = mapped_column(String(200))
+    bio: Mapped[Optional[str]] = mapped_column(Text)
+    timezone: Mapped[Optional[str]] = mapped_column(String(64))  # IANA name
+    # [{"weekday": 0-6, "start": "HH:MM", "end": "HH:MM"}] in the mentor's timezone.
+    availability: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -66,6 +73,11 @@ class StudentNeeds(Base):
     skills: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     languages: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     goals: Mapped[Optional[str]] = mapped_column(Text)
+    display_name: Mapped[Optional[str]] = mapped_column(String(100))
+    bio: Mapped[Optional[str]] = mapped_column(Text)
+    timezone: Mapped[Optional[str]] = mapped_column(String(64))  # IANA name
+    # Listed in GET /students for mentors to offer mentorship.
+    open_to_offers: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -198,6 +210,8 @@ class Participant(Base):
     left_seq: Mapped[Optional[int]] = mapped_column(BigInteger)  # the room's seq when they left
     last_read_message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     last_read_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # No notifications until then (unread still counts); NULL = not muted.
+    muted_until: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
 
 class Message(Base):
@@ -285,4 +299,28 @@ class Event(Base):
     # The message whose text `data` copies: an edit or a delete rewrites these rows.
     message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     request_id: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what in mentorship (relationships, goals, sessions, profiles,
+    needs), with the values before and after; written in the change's transaction
+    (api/mentorship/audit_trail.py)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_entity", "entity", "entity_id", "id"),
+        Index("ix_audit_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), nullable=False)
+    entity_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    actor_role: Mapped[str] = mapped_column(Role, nullable=False)
+    actor_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    request_id: Mapped[Optional[str]] = mapped_column(String(64))
+    # Only the fields that changed; NULL before a creation and after a deletion.
+    before: Mapped[Optional[dict]] = mapped_column(JSON)
+    after: Mapped[Optional[dict]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
