@@ -24,9 +24,17 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
 graceful_timeout = 20
+# One control socket per instance (gunicorn's default is one per user: a second
+# instance on the host would take over the first one's); API_CONTROL_SOCKET overrides.
+control_socket = os.environ.get("API_CONTROL_SOCKET") or f"/tmp/mentorship-api-{os.environ.get('API_PORT', '5000')}.ctl"
 
 
 def on_starting(server):
+    # Validate in the master, before forking: a bad setting stops gunicorn with
+    # the gateway's one line and a non-zero exit instead of workers respawning forever.
+    from shared.config import load_or_exit
+
+    load_or_exit()
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)

@@ -7,6 +7,7 @@ the first request. Tests build a Config with keyword overrides.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import os
 import sys
@@ -19,6 +20,13 @@ DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me"
 DEFAULT_SQLITE_URL = "sqlite:///mentorship.db"
 SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 ROLES = ("mentor", "student", "admin", "service")
+# Shortest HMAC secret accepted in production (RFC 7518 3.2: at least the hash size, 256 bits).
+MIN_SECRET_BYTES = 32
+# Read outside Config.from_env (gunicorn_conf, logging, the test suite): known, not misspelled.
+OTHER_VARIABLES = frozenset({
+    "API_HOST", "API_WORKERS", "API_CONTROL_SOCKET", "API_THREADS", "API_JSON_SERVER_ERRORS", "LOG_FORMAT", "LOG_LEVEL",
+    "TEST_DATABASE", "TEST_MYSQL_URL", "PORT",
+})
 
 
 class ConfigError(ValueError):
@@ -70,6 +78,40 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in _FALSE:
         return False
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
+class _ReadTracker(dict):
+    """The environment, remembering which names were asked for: what is left
+    over with a known prefix is a misspelling to warn about."""
+
+    def __init__(self, env: Mapping[str, str]):
+        super().__init__(env)
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self.asked.add(key)
+        return super().__contains__(key)
+
+
+def _unknown_variables(env: _ReadTracker) -> list[str]:
+    """A warning per variable that looks like one of ours (same first word) but is not."""
+    known = env.asked | OTHER_VARIABLES
+    prefixes = tuple({name.split("_", 1)[0] + "_" for name in known if "_" in name})
+    lines = []
+    for name in sorted(set(env) - known):
+        if name.startswith(prefixes):
+            nearest = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {nearest[0]}?)" if nearest else ""
+            lines.append(f"unknown variable {name} ignored{hint}")
+    return lines
 
 
 def _list(raw: str | None) -> list[str]:
@@ -155,7 +197,7 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
         """Read and validate the environment; raise ConfigError on a bad value."""
-        env = os.environ if env is None else env
+        env = _ReadTracker(os.environ if env is None else env)
         warnings_: list[str] = []
 
         database_url = env.get("DATABASE_URL") or DEFAULT_SQLITE_URL
@@ -211,11 +253,23 @@ class Config:
             if production_db:
                 raise ConfigError("EVENTS_SIGNING_SECRET must be set when DATABASE_URL points at MySQL")
             warnings_.append("EVENTS_SIGNING_SECRET not set: deriving it from JWT_SECRET (development only)")
+        if production_db:
+            for name, secret in (("JWT_SECRET", jwt_secret if symmetric else None), ("EVENTS_SIGNING_SECRET", signing)):
+                if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
+                    raise ConfigError(
+                        f"{name} must be at least {MIN_SECRET_BYTES} bytes when DATABASE_URL points at MySQL"
+                        f" (got {len(secret.encode())}); e.g. `openssl rand -hex 32`"
+                    )
+            if not redis_url:
+                warnings_.append(
+                    "REDIS_URL not set with MySQL: no rate limit shared between workers, and gateways"
+                    " only read the event log (slower relay, no cross-gateway typing or presence)"
+                )
 
         cors_raw = env.get("CORS_ORIGINS")
         cors = _list(cors_raw) if cors_raw is not None else (["*"] if not production_db else [])
 
-        return cls(
+        config = cls(
             database_url=database_url,
             redis_url=redis_url,
             jwt_secret=jwt_secret,
@@ -253,7 +307,8 @@ class Config:
             # The demo page is for development: on by default only on the embedded SQLite setup.
             gateway_demo=env.get("GATEWAY_DEMO", "1" if not production_db else "0").lower() in ("1", "true", "yes"),
             api_port=_port(env, "API_PORT", 5000),
-            gateway_port=_port(env, "GATEWAY_PORT", 8000),
+            # PORT as honcho/foreman give each process (`honcho start -c gateway=2`).
+            gateway_port=_port(env, "GATEWAY_PORT" if env.get("GATEWAY_PORT") else "PORT", 8000),
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, minimum=1024),
             message_max_chars=_int(env, "MESSAGE_MAX_CHARS", 10_000, minimum=1),
             default_max_mentees=_int(env, "DEFAULT_MAX_MENTEES", 5),
@@ -265,6 +320,9 @@ class Config:
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
             dev_warnings=warnings_,
         )
+        # Last: only now has every variable been asked for.
+        config.dev_warnings.extend(_unknown_variables(env))
+        return config
 
 
 def load_or_exit(env: Mapping[str, str] | None = None) -> Config:

@@ -28,6 +28,8 @@ from shared.models import Base
 BACKEND = os.environ.get("TEST_DATABASE", "mysql")
 MYSQL_SERVER_URL = os.environ.get("TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/")
 TEST_SECRET = "test-secret-for-the-suite-0123456789abcdef"
+# Production refuses secrets under 32 bytes (shared.config.MIN_SECRET_BYTES).
+EVENTS_SECRET = "test-events-secret-for-the-suite-0123456789"
 
 
 def pytest_configure(config):
@@ -93,7 +95,7 @@ def database_url(request, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_config(database_url) -> Config:
-    return Config(database_url=database_url, jwt_secret=TEST_SECRET, events_signing_secret="test-events-secret")
+    return Config(database_url=database_url, jwt_secret=TEST_SECRET, events_signing_secret=EVENTS_SECRET)
 
 
 @pytest.fixture

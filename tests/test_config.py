@@ -107,3 +107,32 @@ def test_tokens_cli_mints_a_token_the_api_accepts(client, config):
     token = result.stdout.strip()
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.get_json() == {"role": "student", "id": 12}
+
+
+PRODUCTION = {"DATABASE_URL": "mysql+pymysql://root@db/x", "JWT_SECRET": "s" * 40, "EVENTS_SIGNING_SECRET": "e" * 40}
+
+
+def test_a_misspelled_variable_is_warned_about_with_the_nearest_name():
+    config = Config.from_env({"REDIS_ULR": "redis://127.0.0.1:6379/0", "GATEWAY_PROT": "9000", "HOME": "/root"})
+    assert "unknown variable REDIS_ULR ignored (did you mean REDIS_URL?)" in config.dev_warnings
+    assert "unknown variable GATEWAY_PROT ignored (did you mean GATEWAY_PORT?)" in config.dev_warnings
+    assert not any("HOME" in line for line in config.dev_warnings)
+    assert config.redis_url is None
+
+
+@pytest.mark.parametrize("variable", ["JWT_SECRET", "EVENTS_SIGNING_SECRET"])
+def test_production_refuses_secrets_shorter_than_32_bytes(variable):
+    with pytest.raises(ConfigError, match=f"{variable} must be at least 32 bytes"):
+        Config.from_env({**PRODUCTION, variable: "x" * 31})
+    assert Config.from_env({**PRODUCTION, variable: "x" * 32})
+
+
+def test_production_without_redis_is_a_loud_warning():
+    assert any(line.startswith("REDIS_URL not set with MySQL") for line in Config.from_env(PRODUCTION).dev_warnings)
+    with_redis = Config.from_env({**PRODUCTION, "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert not any("REDIS_URL" in line for line in with_redis.dev_warnings)
+
+
+def test_the_gateway_takes_port_from_honcho_when_gateway_port_is_unset():
+    assert Config.from_env({"PORT": "5101"}).gateway_port == 5101
+    assert Config.from_env({"PORT": "5101", "GATEWAY_PORT": "8001"}).gateway_port == 8001

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from api.gunicorn_worker import json_error
-from tests.conftest import TEST_SECRET
+from tests.conftest import EVENTS_SECRET, TEST_SECRET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,11 +25,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(database_url: str, log, **env: str):
+def _start(database_url: str, log, control: bool = False, **env: str):
     port = _free_port()
     environ = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": TEST_SECRET, "API_PORT": str(port),
-               "EVENTS_SIGNING_SECRET": "test-events-secret", "API_WORKERS": "1", "API_THREADS": "2", **env}
-    command = [sys.executable, "-m", "gunicorn", "-c", "api/gunicorn_conf.py", "--no-control-socket", "api.wsgi:app"]
+               "EVENTS_SIGNING_SECRET": EVENTS_SECRET, "API_WORKERS": "1",
+               "API_THREADS": "2", **env}
+    command = [sys.executable, "-m", "gunicorn", "-c", "api/gunicorn_conf.py", "api.wsgi:app"]
+    if not control:
+        command.insert(-1, "--no-control-socket")
     process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
@@ -88,3 +91,30 @@ def test_gunicorns_own_answers_use_the_error_shape(gunicorn, request_bytes, stat
 
 def test_an_answer_that_is_not_a_status_line_passes_unchanged():
     assert json_error(b"garbage") == b"garbage"
+
+
+def test_a_bad_setting_stops_gunicorn_in_the_master_with_one_line(database_url):
+    """Not workers respawning forever with the port bound: the master validates before forking."""
+    env = {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": TEST_SECRET, "API_PORT": str(_free_port()),
+           "EVENTS_SIGNING_SECRET": EVENTS_SECRET, "JWT_ALGORITHMS": "HS999"}
+    command = [sys.executable, "-m", "gunicorn", "-c", "api/gunicorn_conf.py", "--no-control-socket", "api.wsgi:app"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "configuration error: JWT_ALGORITHMS: unknown algorithm 'HS999'" in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def test_two_instances_on_one_host_have_a_control_socket_each(database_url):
+    with tempfile.TemporaryFile() as log_a, tempfile.TemporaryFile() as log_b:
+        first, port_a = _start(database_url, log_a, control=True)
+        second, port_b = _start(database_url, log_b, control=True)
+        try:
+            sockets = [f"/tmp/mentorship-api-{port}.ctl" for port in (port_a, port_b)]
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not all(os.path.exists(path) for path in sockets):
+                time.sleep(0.1)
+            assert all(os.path.exists(path) for path in sockets)
+        finally:
+            for process in (first, second):
+                process.terminate()
+                process.wait(timeout=20)

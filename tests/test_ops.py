@@ -57,7 +57,7 @@ def test_prune_cli_deletes_only_old_events(app, config):
         **os.environ,
         "DATABASE_URL": config.database_url,
         "JWT_SECRET": TEST_SECRET,
-        "EVENTS_SIGNING_SECRET": "prune-test",
+        "EVENTS_SIGNING_SECRET": "prune-test-events-secret-0123456789abcdef",
     }
     result = subprocess.run(
         [sys.executable, "-m", "shared.prune", "--days", "7"],

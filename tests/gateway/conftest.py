@@ -18,12 +18,11 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import EVENTS_SECRET, TEST_SECRET
 from tests.gateway.helpers import Api
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-EVENTS_SECRET = "test-events-secret"
 
 
 def free_port() -> int:
