@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from api.extensions import db
 from shared import errors
 from shared.auth import AuthError
+from shared.logs import cause
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def handle_operational_error(error: OperationalError):
     if (getattr(error.orig, "args", None) or [None])[0] in VALUE_REFUSED:
         return handle_refused_value(error)
     db.session.rollback()
-    log.error("database unavailable (request %s)", g.get("request_id"), exc_info=error)
+    log.error("database unavailable (request %s): %s", g.get("request_id"), cause(error))
     return error_response(503, "unavailable", "the database is unavailable; try again", headers={"Retry-After": "5"})
 
 

@@ -22,6 +22,7 @@ from api.auth import app_config
 from shared.auth import Principal
 from shared.config import Config
 from shared.errors import RateLimited
+from shared.logs import cause
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ class SendLimiter:
             if self.strategy.hit(self.item, key):
                 return None
             reset_at = self.strategy.get_window_stats(self.item, key).reset_time
-        except Exception:  # noqa: BLE001 - any storage failure: let the message through
-            log.warning("rate limit check skipped: storage unavailable", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - any storage failure: let the message through
+            log.warning("rate limit check skipped: storage unavailable: %s", cause(exc))
             return None
         return reset_at - time.time()
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from aiohttp import web
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.app import init_app
 from shared.config import load_or_exit
-from shared.logs import configure_logging
+from shared.logs import cause, configure_logging
 
 
 def main() -> None:
@@ -24,8 +27,13 @@ def main() -> None:
     # run_app handles SIGTERM/SIGINT: stop accepting, run on_shutdown (close
     # every socket so clients reconnect elsewhere), then the cleanup contexts.
     # access_log=None: no access logger object per connection (aiohttp.access was silenced anyway).
-    web.run_app(init_app(config), host=config.gateway_host, port=config.gateway_port, loop=loop,
-                shutdown_timeout=5, access_log=None, print=lambda line: logging.getLogger("gateway").info(line))
+    try:
+        web.run_app(init_app(config), host=config.gateway_host, port=config.gateway_port, loop=loop,
+                    shutdown_timeout=5, access_log=None, print=lambda line: logging.getLogger("gateway").info(line))
+    except (SQLAlchemyError, RedisError, OSError) as exc:
+        # The database, Redis or the port at start: one line with the cause, not a traceback.
+        print(f"gateway: cannot start: {cause(exc)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from gateway.demo import setup_demo
 from gateway.emit import SocketIOEmitter
 from gateway.fanout import Fanout
 from gateway.fast import FastPaths
+from gateway.health import healthz, readyz_handler
 from gateway.logreader import LogReader
 from gateway.lookup import RoomLookup, lookup_engine
 from gateway.metrics import CONTENT_TYPE, GatewayCollector, Metrics, render
@@ -101,11 +102,6 @@ def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, s
                    connections, collector)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """The process is up."""
-    return web.json_response({"status": "ok"})
-
-
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text: sockets, events relayed/replayed/dropped, Redis reconnects, fast paths."""
     return web.Response(body=render(request.app[GATEWAY].collector), headers={"Content-Type": CONTENT_TYPE})
@@ -113,6 +109,8 @@ async def metrics(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application, config: Config) -> None:
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz_handler(lambda r: r.app[DATABASE], lambda r: r.app[REDIS],
+                                                 lambda r: r.app[GATEWAY]))
     if config.gateway_metrics:
         app.router.add_get("/metrics", metrics)
     if config.gateway_demo:

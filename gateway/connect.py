@@ -24,6 +24,7 @@ from gateway.typing import Typing
 from shared import rooms
 from shared.auth import AuthError, bearer_token, verify_token
 from shared.config import Config
+from shared.logs import cause
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,9 @@ class Connections:
         try:
             # Batched with the other connects of this moment (gateway.lookup).
             registry.set_rooms(state, await self.lookup.rooms_of(principal))
-        except Exception:  # noqa: BLE001 - the database is down: refuse, the client retries
-            log.warning("room lookup failed for %s", principal, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the database is down: refuse, the client retries
+            # One line with the cause, not a traceback per connect while it is down.
+            log.warning("room lookup failed for %s: %s", principal, cause(exc))
             registry.remove(sid)
             metrics.connections_refused += 1
             raise refuse("unavailable", "the service is unavailable, try again") from None

@@ -24,6 +24,7 @@ from gateway.metrics import Metrics
 from gateway.order import HOLD, Order
 from gateway.registry import Registry
 from shared.config import Config
+from shared.logs import cause
 
 log = logging.getLogger(__name__)
 # Names Socket.IO clients treat specially: never emitted as events.
@@ -184,6 +185,6 @@ class Relay:
                 await self.read_log()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a database hiccup: try again next round
-                log.warning("reading the event log failed; retrying", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - a database hiccup: try again next round
+                log.warning("reading the event log failed; retrying: %s", cause(exc))
                 await asyncio.sleep(min(1.0, interval * 5))

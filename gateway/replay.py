@@ -17,6 +17,7 @@ from gateway.metrics import Metrics
 from gateway.registry import Registry, SocketState
 from gateway.relay import Relay
 from shared import eventlog
+from shared.logs import cause
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,8 @@ class Replay:
             cap = self.cap
             try:
                 envelopes = await self.db.run(eventlog.read_rooms_after, sorted(state.rooms), after, cap + 1)
-            except Exception:  # noqa: BLE001 - the log is unreachable: same answer as too much to replay
-                log.warning("replay for %s failed; asking for a resync", state.principal, exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the log is unreachable: same answer as too much to replay
+                log.warning("replay for %s failed; asking for a resync: %s", state.principal, cause(exc))
                 envelopes = [None] * (cap + 1)
             if len(envelopes) > cap:
                 # Too much to push through a socket: the client reloads over REST.

@@ -52,3 +52,12 @@ def configure_logging(process: str, log_format: str | None = None, level: str | 
     handler._mentorship = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+
+
+def cause(exc: BaseException) -> str:
+    """One line naming what went wrong, for a log line instead of a traceback
+    when a dependency (database, Redis) is unreachable: the driver's own error
+    when SQLAlchemy wraps one, e.g. `OperationalError: (2003, "Can't connect to MySQL server on '127.0.0.1'")`."""
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()
+    return f"{type(inner).__name__}: {text[0]}" if text else type(inner).__name__

@@ -28,9 +28,11 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.config import load_or_exit
 from shared.db import make_engine
+from shared.logs import cause
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 VERSIONS_DIR = SQL_DIR / "versions"
@@ -131,6 +133,10 @@ def main() -> None:
         applied = migrate(engine)
     except MigrationError as exc:
         print(f"migration failed: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except SQLAlchemyError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        print(f"migration failed: database {where}: {cause(exc)}", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
         engine.dispose()
