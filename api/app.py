@@ -59,6 +59,7 @@ def create_app(config: Config | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         openapi.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
+    docs.register_swagger_assets(app)
     setup_metrics(app)
     setup_cors(app, config)
     set_request_id_provider(outbox.request_id)

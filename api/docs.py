@@ -3,6 +3,8 @@ Blueprint every API resource uses, which documents each route's errors."""
 from __future__ import annotations
 
 import flask_smorest
+from flask import Flask, abort, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 
 from api.auth import READ_METHODS, require_roles
 from api.inputs import Parser
@@ -15,7 +17,8 @@ SETTINGS = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    # Served by the API itself (`register_swagger_assets`), so /docs renders with no network.
+    "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
     "API_SPEC_OPTIONS": {
         "security": [{"bearerAuth": []}],
         "components": {
@@ -52,6 +55,21 @@ class OpenApi(flask_smorest.Api):
 
     def _register_error_handlers(self):
         return None
+
+
+SWAGGER_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+                            "favicon-32x32.png", "favicon-16x16.png"})
+
+
+def register_swagger_assets(app: Flask) -> None:
+    """Swagger UI's files from the swagger-ui-bundle package at /docs/assets/,
+    not from a CDN: the docs page works offline and behind strict CSPs."""
+
+    @app.get("/docs/assets/<name>")
+    def swagger_asset(name: str):
+        if name not in SWAGGER_ASSETS:
+            abort(404)
+        return send_from_directory(swagger_ui_path, name, max_age=86400)
 
 
 class Blueprint(flask_smorest.Blueprint):
