@@ -35,6 +35,7 @@ from gateway.logreader import LogReader
 from gateway.lookup import RoomLookup, lookup_engine
 from gateway.metrics import CONTENT_TYPE, GatewayCollector, Metrics, render
 from gateway.presence import Presence, presence_store
+from gateway.protocol import engineio_middleware, refuse_unknown_namespaces
 from gateway.registry import Registry
 from gateway.relay import Relay
 from gateway.replay import Replay
@@ -127,8 +128,12 @@ def setup_socketio(app: web.Application, config: Config) -> None:
         cors_allowed_origins=config.cors_origins or [],
         ping_interval=config.gateway_ping_interval,
         ping_timeout=config.gateway_ping_timeout,
+        # Every namespace reaches a handler, so unknown ones are refused the v5 way (gateway.protocol).
+        namespaces="*",
     )
-    fast.install_queue(sio, paths)
+    refuse_unknown_namespaces(sio)
+    app.middlewares.append(engineio_middleware("/socket.io/"))
+    fast.install_queue(sio, paths, config.gateway_ping_interval)
     slow = SlowConsumers(sio, config.gateway_max_queued)
     app.middlewares.append(slow.middleware)
     emitter = fast.make_emitter(sio, paths, slow, compression=config.gateway_ws_compression)

@@ -105,13 +105,14 @@ def choose(config: Config, tested: Mapping[str, str] = TESTED,
     return FastPaths(**on)
 
 
-def install_queue(sio: socketio.AsyncServer, paths: FastPaths) -> None:
-    """Give the server's sockets `PacketQueue`s (fast queue) or leave
-    python-engineio's `asyncio.Queue`."""
+def install_queue(sio: socketio.AsyncServer, paths: FastPaths, ping_interval: float | None = None) -> None:
+    """Give the server's sockets `PacketQueue`s (fast queue; it also
+    advertises a sub-second `ping_interval` exactly) or leave python-engineio's
+    `asyncio.Queue` (which advertises whole seconds)."""
     if paths.queue:
         from gateway.fast import queue
 
-        queue.install(sio.eio)
+        queue.install(sio.eio, ping_interval)
 
 
 def make_emitter(sio: socketio.AsyncServer, paths: FastPaths, slow: SlowConsumers,

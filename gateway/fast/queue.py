@@ -30,6 +30,8 @@ import asyncio
 from collections import deque
 from typing import Any
 
+from engineio.packet import OPEN
+
 
 class PacketQueue:
     __slots__ = ("_items", "_getters", "_unfinished", "_joiners")
@@ -123,7 +125,27 @@ class PacketQueue:
         await fut
 
 
-def install(eio: Any) -> None:
+class HandshakeQueue(PacketQueue):
+    """A PacketQueue that advertises the exact `pingInterval` in the Engine.IO
+    OPEN packet, which passes through the queue: python-engineio computes
+    `int(seconds) * 1000`, so a sub-second interval (0.5 s) reads 0 ms and a
+    strict client gives up on the server at once. Used only for such settings."""
+
+    __slots__ = ()
+    ping_interval_ms = 0
+
+    def put_nowait(self, item: Any) -> None:
+        if getattr(item, "packet_type", None) == OPEN and isinstance(getattr(item, "data", None), dict):
+            item.data["pingInterval"] = self.ping_interval_ms
+        super().put_nowait(item)
+
+
+def install(eio: Any, ping_interval: float | None = None) -> None:
     """Give this Engine.IO server's new sockets a `PacketQueue` (an instance
-    attribute: other servers and the installed library are untouched)."""
-    eio.create_queue = lambda *args, **kwargs: PacketQueue(*args, **kwargs)
+    attribute: other servers and the installed library are untouched); a
+    `HandshakeQueue` when `ping_interval` is not whole seconds."""
+    queue_class: type[PacketQueue] = PacketQueue
+    if ping_interval is not None and ping_interval != int(ping_interval):
+        queue_class = type("HandshakeQueue", (HandshakeQueue,), {"__slots__": (),
+                                                                 "ping_interval_ms": round(ping_interval * 1000)})
+    eio.create_queue = lambda *args, **kwargs: queue_class(*args, **kwargs)
