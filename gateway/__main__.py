@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.app import init_app
-from shared.config import load_or_exit
+from shared.config import ConfigError, load_or_exit
 from shared.logs import cause, configure_logging
 
 
@@ -30,6 +30,9 @@ def main() -> None:
     try:
         web.run_app(init_app(config), host=config.gateway_host, port=config.gateway_port, loop=loop,
                     shutdown_timeout=5, access_log=None, print=lambda line: logging.getLogger("gateway").info(line))
+    except ConfigError as exc:  # found while building the app (e.g. the Admin UI's files missing)
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except (SQLAlchemyError, RedisError, OSError) as exc:
         # The database, Redis or the port at start: one line with the cause, not a traceback.
         print(f"gateway: cannot start: {cause(exc)}", file=sys.stderr)

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import Engine
 
 from gateway import fast
+from gateway.admin import setup_admin_ui
 from gateway.backpressure import SlowConsumers
 from gateway.bus import Bus, BusLink, SignedChannel
 from gateway.connect import Connections
@@ -140,6 +141,7 @@ def setup_socketio(app: web.Application, config: Config) -> None:
     paths = dataclasses.replace(paths, emit=emitter.fast)
     log.info("fast paths: %s", paths.describe())
     sio.attach(app)
+    setup_admin_ui(app, sio, config)
     app[FAST_PATHS], app[SIO], app[EMITTER], app[SLOW_CONSUMERS] = paths, sio, emitter, slow
 
 

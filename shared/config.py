@@ -151,6 +151,11 @@ class Config:
     gateway_presence_grace: float = 5.0
     gateway_presence_ttl: float = 30.0
     gateway_metrics: bool = True
+    # The Socket.IO Admin UI at /admin/ (gateway/admin.py): off unless asked for, behind a login.
+    gateway_admin_ui: bool = False
+    gateway_admin_user: str = "admin"
+    gateway_admin_password: str = ""
+    gateway_admin_read_only: bool = True
     gateway_demo: bool = False
     # permessage-deflate on gateway websockets (off: frames are shared, see gateway/fast/emit.py).
     gateway_ws_compression: bool = False
@@ -266,6 +271,11 @@ class Config:
                     " only read the event log (slower relay, no cross-gateway typing or presence)"
                 )
 
+        admin_ui = _bool(env, "GATEWAY_ADMIN_UI", False)
+        admin_password = env.get("GATEWAY_ADMIN_PASSWORD") or ""
+        if admin_ui and len(admin_password) < 12:
+            raise ConfigError("GATEWAY_ADMIN_PASSWORD must be set (at least 12 characters) when GATEWAY_ADMIN_UI=1")
+
         cors_raw = env.get("CORS_ORIGINS")
         cors = _list(cors_raw) if cors_raw is not None else (["*"] if not production_db else [])
 
@@ -297,6 +307,10 @@ class Config:
             gateway_typing_rate=_int(env, "GATEWAY_TYPING_RATE", 5, minimum=1),
             gateway_presence_grace=_float(env, "GATEWAY_PRESENCE_GRACE", 5.0),
             gateway_presence_ttl=_float(env, "GATEWAY_PRESENCE_TTL", 30.0, minimum=1.0),
+            gateway_admin_ui=admin_ui,
+            gateway_admin_user=env.get("GATEWAY_ADMIN_USER") or "admin",
+            gateway_admin_password=admin_password,
+            gateway_admin_read_only=_bool(env, "GATEWAY_ADMIN_READ_ONLY", True),
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
             api_fast_dump=_bool(env, "API_FAST_DUMP", True),
