@@ -324,3 +324,59 @@ class AuditEntry(Base):
     before: Mapped[Optional[dict]] = mapped_column(JSON)
     after: Mapped[Optional[dict]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+
+
+class Webhook(Base):
+    """A URL of the PHP site (or another service) that hears about events
+    of the given types, signed per the Standard Webhooks specification."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    types: Mapped[list] = mapped_column(JSON, nullable=False)  # event types, or ["*"]
+    # `whsec_<base64>`: shown once at creation; the worker signs with it.
+    secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_by_role: Mapped[str] = mapped_column(Role, nullable=False)
+    created_by_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+
+
+class Delivery(Base):
+    """One event to one target (a webhook, later a push subscription or an
+    email address): what the delivery worker claims, sends, retries or parks.
+    Unique per (event, channel, target), so following the log twice cannot
+    queue anything twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "channel", "target", name="uq_deliveries_event_target"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_target", "channel", "target", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    event_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)  # webhook | push | email
+    target: Mapped[str] = mapped_column(String(64), nullable=False)  # e.g. the webhook's id
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+    # A worker that claimed it sends until then; past it, another may take it over.
+    leased_until: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    lease_owner: Mapped[Optional[str]] = mapped_column(String(32))
+    last_status_code: Mapped[Optional[int]] = mapped_column(Integer)
+    last_error: Mapped[Optional[str]] = mapped_column(String(500))
+    delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+
+
+class WorkerCursor(Base):
+    """How far the delivery worker has followed the event log."""
+
+    __tablename__ = "worker_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
