@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from api.extensions import db
-from shared.models import AuditEntry, DirectoryTag, MentorProfile, StudentNeeds
+from shared.models import AuditEntry, DirectoryTag, MentorProfile, Relationship, StudentNeeds
 from tests.mentorship.conftest import ADMIN, MENTOR, OTHER_MENTOR, OTHER_STUDENT, STUDENT
 
 SERVICE = ("service", 1)
@@ -157,15 +157,14 @@ def statements(app):
 
 def _populate(app, first: int, how_many: int) -> None:
     """Mentors with tags and active mentees, students open to offers: straight into the tables."""
-    from shared.models import Relationship
-
     with app.app_context():
         for mid in range(first, first + how_many):
             db.session.add(MentorProfile(mentor_id=mid, sectors=["Tech"], skills=["Python"], languages=["en"],
                                          accepting=True, availability=[], display_name=f"Mentor {mid}"))
             db.session.add_all([DirectoryTag(role="mentor", principal_id=mid, kind=k, tag=t)
                                 for k, t in (("sector", "tech"), ("skill", "python"), ("language", "en"))])
-            db.session.add(Relationship(mentor_id=mid, student_id=10_000 + mid, status="active", requested_by="student"))
+            mentee = 10_000 + mid
+            db.session.add(Relationship(mentor_id=mid, student_id=mentee, status="active", requested_by="student"))
             db.session.add(StudentNeeds(student_id=20_000 + mid, sectors=["Tech"], skills=["Python"], languages=[],
                                         open_to_offers=True))
             db.session.add(DirectoryTag(role="student", principal_id=20_000 + mid, kind="skill", tag="python"))
