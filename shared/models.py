@@ -38,6 +38,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Role = String(16)
 # Event data holds a message body escaped as JSON: past TEXT's 64 KB on MySQL.
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# Compared byte for byte on MySQL: casefolded in Python, and distinct under unicode_ci rules.
+BinaryTag = String(100).with_variant(mysql.VARCHAR(100, collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -80,6 +82,20 @@ class StudentNeeds(Base):
     open_to_offers: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class DirectoryTag(Base):
+    """One casefolded item of a profile's or needs' sectors, skills or languages
+    (`kind` sector|skill|language): what the directory's filters join on, the
+    same on MariaDB and SQLite (api/mentorship/editing.py keeps it in step)."""
+
+    __tablename__ = "directory_tags"
+    __table_args__ = (Index("ix_directory_tags_lookup", "role", "kind", "tag", "principal_id"),)
+
+    role: Mapped[str] = mapped_column(Role, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tag: Mapped[str] = mapped_column(BinaryTag, primary_key=True)
 
 
 class Relationship(Base):

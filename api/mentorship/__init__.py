@@ -1,4 +1,4 @@
-"""Mentorship: profiles and needs, matching, relationships and their goals and activity log."""
-from api.mentorship import activities, goals, matches, profiles, relationships
+"""Mentorship: profiles, needs and the directory, matching, relationships with their goals and log, the audit."""
+from api.mentorship import activities, audit, directory, goals, matches, profiles, relationships
 
-BLUEPRINTS = [profiles.blp, matches.blp, relationships.blp, goals.blp, activities.blp]
+BLUEPRINTS = [profiles.blp, directory.blp, matches.blp, relationships.blp, goals.blp, activities.blp, audit.blp]

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
+from api.mentorship import audit_trail
 from api.mentorship.access import visible_relationship, writable_relationship
 from api.mentorship.activity_log import announce, log_activity
 from api.mentorship.schemas import GoalIn, GoalList, GoalOut, GoalPatch, goal_out
@@ -18,6 +19,7 @@ GOALS = "/relationships/<int(max=2147483647):rel_id>/goals"
 GOAL = "/goals/<int(max=2147483647):goal_id>"
 
 TRACKED = ("title", "description", "status", "priority", "progress", "target_date")
+AUDITED = ("relationship_id", *TRACKED, "completed_at")
 
 
 def _apply(goal: Goal, changes: dict) -> dict:
@@ -78,6 +80,7 @@ def create_goal(body, rel_id):
     db.session.add(goal)
     _apply(goal, {"status": "not_started", "priority": "medium", **body})
     db.session.flush()
+    audit_trail.record_change("goal", goal.id, "created", None, audit_trail.snapshot(goal, AUDITED))
     announce(rel, "goal:created", goal_out.dump(goal))
     log_activity(rel, me, "goal_created", {"goal_id": goal.id, "title": goal.title, "status": goal.status})
     db.session.commit()
@@ -92,9 +95,11 @@ def create_goal(body, rel_id):
 def update_goal(body, goal_id):
     """Change a goal's fields, status or progress (members of an active relationship)."""
     goal, rel = _member_goal(goal_id, write=True)
+    before = audit_trail.snapshot(goal, AUDITED)
     diff = _apply(goal, body)
     if diff:
         db.session.flush()
+        audit_trail.record_change("goal", goal.id, "updated", before, audit_trail.snapshot(goal, AUDITED))
         announce(rel, "goal:updated", goal_out.dump(goal))
         details = {"goal_id": goal.id, "title": goal.title, "changes": diff}
         log_activity(rel, current_principal(), "goal_updated", details)
@@ -110,6 +115,7 @@ def delete_goal(goal_id):
     """Delete a goal (members of an active relationship); the log keeps its trace."""
     goal, rel = _member_goal(goal_id, write=True)
     gone = {"id": goal.id, "relationship_id": rel.id}
+    audit_trail.record_change("goal", goal.id, "deleted", audit_trail.snapshot(goal, AUDITED), None)
     db.session.delete(goal)
     announce(rel, "goal:deleted", gone)
     log_activity(rel, current_principal(), "goal_deleted", {"goal_id": goal.id, "title": goal.title})

@@ -11,6 +11,9 @@ Invariants and what enforces them in the database:
   active relationships with a locking read, which sees every committed accept;
 - `accepting = false`: a request reads the profile LOCK IN SHARE MODE, so it
   serialises with a profile update instead of acting on a stale copy.
+A request or offer is also refused up front when accepting it could not
+succeed (the student has an active mentor, the mentor is full); those checks
+are advisory, the accept-time ones above are what hold under concurrency.
 Every change locks the relationship row first, so two answers to one request
 cannot both pass the state check.
 """
@@ -23,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.auth import app_config
 from api.extensions import db
+from api.mentorship import audit_trail
 from api.mentorship.access import is_member, members, mentor_of, student_of, visible_relationship
 from api.mentorship.activity_log import announce, log_activity
 from api.mentorship.schemas import relationship_out
@@ -43,6 +47,11 @@ TRANSITIONS = {
 }
 ALLOWED = {"pending": ["accept", "decline", "cancel"], "active": ["end"]}
 PAST = {"accept": "accepted", "decline": "declined", "cancel": "cancelled", "end": "ended"}
+# What the audit trail keeps of a relationship, before and after each change.
+AUDITED = (
+    "mentor_id", "student_id", "status", "requested_by", "request_message", "match_score", "response_reason",
+    "end_reason", "ended_by_role", "ended_by_id", "responded_at", "ended_at",
+)
 DEADLOCK_CODES = (1205, 1213)  # lock wait timeout, deadlock: the transaction can simply run again
 
 
@@ -84,9 +93,13 @@ def profile_for(mentor_id: int, lock: str | None = None, create: bool = False) -
         stmt = stmt.with_for_update(read=lock == "share")
     profile = db.session.execute(stmt).scalar_one_or_none()
     if profile is None and create:
+        empty = MentorProfile(mentor_id=mentor_id, sectors=[], skills=[], languages=[], accepting=True, availability=[])
         try:
             with db.session.begin_nested():
-                db.session.add(MentorProfile(mentor_id=mentor_id, sectors=[], skills=[], languages=[], accepting=True))
+                db.session.add(empty)
+                db.session.flush()
+                after = audit_trail.snapshot(empty, ("sectors", "skills", "languages", "accepting"))
+                audit_trail.record_change("mentor_profile", mentor_id, "created", None, after)
         except IntegrityError:
             pass  # created by a concurrent request: lock theirs
         profile = db.session.execute(stmt).scalar_one()
@@ -111,15 +124,26 @@ def _parties(principal: Principal, body: dict) -> tuple[int, int]:
     return principal.id, body["student_id"]
 
 
+def has_active_mentor(student_id: int) -> bool:
+    stmt = select(Relationship.id).where(Relationship.student_id == student_id, Relationship.status == "active")
+    return db.session.execute(stmt).first() is not None
+
+
 def _check_open_to(principal: Principal, mentor_id: int, student_id: int) -> MentorProfile:
+    """The mentor's profile, once the pair may start: both parties known, the
+    student without an active mentor, the mentor taking requests (an offer is
+    the mentor's own choice, so only a request needs `accepting`) with room left."""
     if principal.role == "mentor":
         if db.session.get(StudentNeeds, student_id) is None:
             raise Invalid(f"student {student_id} is unknown here (no needs set)", details={"student_id": ["unknown"]})
-        return profile_for(mentor_id, lock="share", create=True)
-    profile = profile_for(mentor_id, lock="share")
-    if profile is None:
-        raise Invalid(f"mentor {mentor_id} has no mentor profile", details={"mentor_id": ["unknown"]})
-    if not profile.accepting:
+        profile = profile_for(mentor_id, lock="share", create=True)
+    else:
+        profile = profile_for(mentor_id, lock="share")
+        if profile is None:
+            raise Invalid(f"mentor {mentor_id} has no mentor profile", details={"mentor_id": ["unknown"]})
+    if has_active_mentor(student_id):
+        raise Conflict(f"student {student_id} already has an active mentor", code="student_has_active_mentor")
+    if principal.role == "student" and not profile.accepting:
         raise Conflict(f"mentor {mentor_id} is not accepting requests", code="mentor_not_accepting")
     if len(active_mentee_ids(mentor_id)) >= capacity(profile):
         raise Conflict(f"mentor {mentor_id} has no capacity left", code="mentor_at_capacity")
@@ -155,6 +179,7 @@ def create(principal: Principal, body: dict) -> Relationship:
         raise _pending_conflict(mentor_id, student_id) from None
     data = relationship_out.dump(rel)
     announce(rel, "relationship:requested", data)
+    audit_trail.record_change("relationship", rel.id, "requested", None, audit_trail.snapshot(rel, AUDITED))
     details = {"status": {"before": None, "after": "pending"}, "message": rel.request_message, "match_score": score}
     log_activity(rel, principal, "relationship_requested", details)
     word = "request" if principal.role == "student" else "offer"
@@ -205,6 +230,7 @@ def transition(rel_id: int, action: str, principal: Principal, reason: str | Non
     _check_party(rel, action, principal)
     _check_state(rel, action)
     before, now = rel.status, utcnow()
+    audited = audit_trail.snapshot(rel, AUDITED)
     if action == "accept":
         _activate(rel)
     rel.status = TRANSITIONS[action][1]
@@ -213,6 +239,7 @@ def transition(rel_id: int, action: str, principal: Principal, reason: str | Non
     else:
         rel.response_reason, rel.responded_at = reason, now
     db.session.flush()
+    audit_trail.record_change("relationship", rel.id, PAST[action], audited, audit_trail.snapshot(rel, AUDITED))
     announce(rel, f"relationship:{PAST[action]}", relationship_out.dump(rel))
     log_activity(rel, principal, f"relationship_{PAST[action]}",
                  {"status": {"before": before, "after": rel.status}, "reason": reason})

@@ -4,7 +4,8 @@ from __future__ import annotations
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
-from api.mentorship.lifecycle import active_mentee_ids, capacity, profile_for
+from api.mentorship import editing
+from api.mentorship.lifecycle import active_mentee_ids, capacity, retry_on_deadlock
 from api.mentorship.schemas import NeedsIn, NeedsOut, ProfileIn, ProfileOut
 from api.schemas import Augmented
 from shared.errors import NotFound
@@ -17,20 +18,14 @@ def _with_capacity(profile: MentorProfile) -> Augmented:
     return Augmented(profile, capacity=capacity(profile), active_mentees=len(active_mentee_ids(profile.mentor_id)))
 
 
-def _strip(body: dict) -> dict:
-    return {k: [i.strip() for i in v] if isinstance(v, list) else v for k, v in body.items()}
-
-
 @blp.route("/mentors/me/profile", methods=["PUT"])
 @blp.authenticated("mentor")
 @blp.arguments(ProfileIn)
 @blp.response(200, ProfileOut)
+@retry_on_deadlock  # two first saves of one profile both lock the gap where its row will be
 def put_profile(body):
     """Set the caller's mentor profile (the whole of it)."""
-    # Locked, created if missing: serialises with requests that read `accepting`.
-    profile = profile_for(current_principal().id, lock="update", create=True)
-    for name, value in _strip(body).items():
-        setattr(profile, name, value)
+    profile = editing.save_profile(current_principal().id, body)
     db.session.commit()
     return _with_capacity(profile)
 
@@ -51,13 +46,10 @@ def get_profile():
 @blp.authenticated("student")
 @blp.arguments(NeedsIn)
 @blp.response(200, NeedsOut)
+@retry_on_deadlock
 def put_needs(body):
     """Set the caller's needs (the whole of them)."""
-    student_id = current_principal().id
-    needs = db.session.get(StudentNeeds, student_id) or StudentNeeds(student_id=student_id)
-    for name, value in _strip(body).items():
-        setattr(needs, name, value)
-    db.session.add(needs)
+    needs = editing.save_needs(current_principal().id, body)
     db.session.commit()
     return needs
 

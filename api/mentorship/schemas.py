@@ -1,6 +1,10 @@
 """The shapes of the mentorship endpoints, in and out (shape only; rules live in the logic modules)."""
 from __future__ import annotations
 
+import itertools
+import re
+import zoneinfo
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -39,43 +43,195 @@ def _tag_list():
 
 # Profiles and needs
 
-class ProfileIn(ma.Schema):
+MAX_SLOTS = 50  # a week of availability: more than anyone keeps, few enough to check at once
+# validate.Regexp only matches at the start: \Z anchors the end ("09:00x" is no time).
+START = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z")
+END = re.compile(r"(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)\Z")  # a slot may run to midnight
+# available_timezones() walks the tz database on every call: read it once.
+ZONES = frozenset(zoneinfo.available_timezones())
+
+
+def _timezone(name: str) -> None:
+    if name not in ZONES:
+        raise ma.ValidationError("not an IANA time zone name (e.g. Europe/Paris)")
+
+
+def _display_text(maximum: int):
+    return ma.fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(min=1, max=maximum), not_blank]
+    )
+
+
+class SlotIn(ma.Schema):
+    """A weekly slot in the owner's time zone; weekday 0 is Monday (Python's and ISO's order)."""
+
+    weekday = Number(0, 6, required=True)
+    start = ma.fields.String(required=True, validate=validate.Regexp(START, error="HH:MM from 00:00 to 23:59"))
+    end = ma.fields.String(required=True, validate=validate.Regexp(END, error="HH:MM from 00:01 to 24:00"))
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["start"] >= data["end"]:  # zero-padded HH:MM compares as text
+            raise ma.ValidationError("must be after start", "end")
+
+
+def _no_overlap(slots: list[dict]) -> None:
+    ordered = sorted(slots, key=lambda s: (s["weekday"], s["start"]))
+    for first, second in itertools.pairwise(ordered):
+        if first["weekday"] == second["weekday"] and second["start"] < first["end"]:
+            raise ma.ValidationError(
+                f"slots overlap on weekday {first['weekday']}: {first['start']}-{first['end']}"
+                f" and {second['start']}-{second['end']}"
+            )
+
+
+class _DirectoryFields(ma.Schema):
     sectors = _tag_list()
     skills = _tag_list()
     languages = _tag_list()
+    display_name = _display_text(100)
+    bio = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    timezone = ma.fields.String(load_default=None, allow_none=True, validate=_timezone)
+
+
+class ProfileIn(_DirectoryFields):
     # null (or absent) = the configured default (DEFAULT_MAX_MENTEES).
     max_mentees = Number(0, 100, load_default=None, allow_none=True)
     accepting = Flag(load_default=True)
+    headline = _display_text(200)
+    availability = ma.fields.List(
+        ma.fields.Nested(SlotIn), load_default=list, validate=[validate.Length(max=MAX_SLOTS), _no_overlap]
+    )
+
+    @ma.validates_schema
+    def _zoned(self, data, **kwargs):
+        if data.get("availability") and not data.get("timezone"):
+            raise ma.ValidationError("availability is in the mentor's time zone: give timezone too", "timezone")
 
 
-class NeedsIn(ma.Schema):
-    sectors = _tag_list()
-    skills = _tag_list()
-    languages = _tag_list()
+class NeedsIn(_DirectoryFields):
     goals = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    open_to_offers = Flag(load_default=False)
 
 
-class ProfileOut(OutSchema):
-    """A mentor profile, with `capacity` and `active_mentees` computed by the view."""
+class SlotOut(OutSchema):
+    weekday = ma.fields.Integer()
+    start = ma.fields.String()
+    end = ma.fields.String()
 
-    mentor_id = ma.fields.Integer()
+
+class _CardFields(OutSchema):
     sectors = ma.fields.List(ma.fields.String())
     skills = ma.fields.List(ma.fields.String())
     languages = ma.fields.List(ma.fields.String())
+    display_name = ma.fields.String(allow_none=True)
+    bio = ma.fields.String(allow_none=True)
+    timezone = ma.fields.String(allow_none=True)
+    updated_at = Timestamp()
+
+
+class ProfileOut(_CardFields):
+    """A mentor profile, with `capacity` and `active_mentees` computed by the view."""
+
+    mentor_id = ma.fields.Integer()
+    headline = ma.fields.String(allow_none=True)
+    availability = ma.fields.List(ma.fields.Nested(SlotOut))
     max_mentees = ma.fields.Integer(allow_none=True)
     capacity = ma.fields.Integer()
     active_mentees = ma.fields.Integer()
     accepting = ma.fields.Boolean()
-    updated_at = Timestamp()
 
 
-class NeedsOut(OutSchema):
+class NeedsOut(_CardFields):
     student_id = ma.fields.Integer()
-    sectors = ma.fields.List(ma.fields.String())
-    skills = ma.fields.List(ma.fields.String())
-    languages = ma.fields.List(ma.fields.String())
     goals = ma.fields.String(allow_none=True)
-    updated_at = Timestamp()
+    open_to_offers = ma.fields.Boolean()
+
+
+# The directory
+
+class _DirectoryQuery(ma.Schema):
+    # Blank filters are no filters: a search form sends its empty boxes.
+    sector = ma.fields.String(validate=validate.Length(max=100))
+    skill = ma.fields.String(validate=validate.Length(max=100))
+    q = ma.fields.String(validate=validate.Length(max=100))
+    before = PrincipalId(strict=False)
+    limit = Limit(20, 100)
+
+
+class MentorQuery(_DirectoryQuery):
+    language = ma.fields.String(validate=validate.Length(max=100))
+    accepting = Flag(strict=False)
+
+
+class StudentQuery(_DirectoryQuery):
+    pass
+
+
+class CapacityOut(OutSchema):
+    max = ma.fields.Integer()
+    active = ma.fields.Integer()
+
+
+class MentorCard(_CardFields):
+    """A mentor in the directory; `score` and `breakdown` only for a student."""
+
+    mentor_id = ma.fields.Integer()
+    headline = ma.fields.String(allow_none=True)
+    availability = ma.fields.List(ma.fields.Nested(SlotOut))
+    capacity = ma.fields.Nested(CapacityOut)
+    accepting = ma.fields.Boolean(metadata={"description": "takes new requests now: accepting, with room left"})
+    score = ma.fields.Integer()
+    breakdown = ma.fields.Dict()
+
+
+class StudentCard(_CardFields):
+    """A student open to offers; `score` and `breakdown` only for a mentor."""
+
+    student_id = ma.fields.Integer()
+    score = ma.fields.Integer()
+    breakdown = ma.fields.Dict()
+
+
+class MentorPage(OutSchema):
+    mentors = ma.fields.List(ma.fields.Nested(MentorCard))
+    next_before = ma.fields.Integer(allow_none=True)
+
+
+class StudentPage(OutSchema):
+    students = ma.fields.List(ma.fields.Nested(StudentCard))
+    next_before = ma.fields.Integer(allow_none=True)
+
+
+# The audit trail
+
+class AuditQuery(ma.Schema):
+    entity = ma.fields.String(validate=validate.Regexp(r"[a-z_]{1,32}\Z", error="an entity name, e.g. goal"))
+    id = Id(strict=False)
+    before = Id(strict=False)
+    limit = Limit(50, 100)
+
+    @ma.validates_schema
+    def _id_of_an_entity(self, data, **kwargs):
+        if "id" in data and "entity" not in data:
+            raise ma.ValidationError("an id names a row of one entity: give entity too", "id")
+
+
+class AuditEntryOut(OutSchema):
+    id = ma.fields.Integer()
+    entity = ma.fields.String()
+    entity_id = ma.fields.Integer()
+    action = ma.fields.String()
+    actor = PrincipalRef("actor_role", "actor_id")
+    request_id = ma.fields.String(allow_none=True)
+    before = ma.fields.Dict(allow_none=True, metadata={"description": "changed fields before; null for a creation"})
+    after = ma.fields.Dict(allow_none=True, metadata={"description": "changed fields after; null for a deletion"})
+    created_at = Timestamp()
+
+
+class AuditPage(OutSchema):
+    entries = ma.fields.List(ma.fields.Nested(AuditEntryOut))
+    next_before = ma.fields.Integer(allow_none=True)
 
 
 # Matching

@@ -118,8 +118,10 @@ def test_a_second_pending_request_for_the_pair_is_409(api):
 
 
 def test_accepting_a_second_mentor_is_409(api):
-    api.active()
+    """Both requests were sent before either was accepted (a new one is refused up front)."""
+    first = api.pending()
     rel = api.pending(mentor=OTHER_MENTOR)
+    api.ok(api.post(f"/relationships/{first['id']}/accept", MENTOR))
     response = api.post(f"/relationships/{rel['id']}/accept", OTHER_MENTOR)
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "student_has_active_mentor"

@@ -69,7 +69,7 @@ BAD = [
     (MENTOR, "PUT", "/mentors/me/profile", {"skills": [1]}, 422, "skills"),
     (MENTOR, "PUT", "/mentors/me/profile", {"max_mentees": -1}, 422, "max_mentees"),
     (MENTOR, "PUT", "/mentors/me/profile", {"accepting": "maybe"}, 422, "accepting"),
-    (MENTOR, "PUT", "/mentors/me/profile", {"bio": "x"}, 422, "bio"),
+    (MENTOR, "PUT", "/mentors/me/profile", {"biography": "x"}, 422, "biography"),
     (STUDENT, "PUT", "/students/me/needs", {"languages": ["x" * 101]}, 422, "languages"),
     (STUDENT, "PUT", "/students/me/needs", {"goals": 3}, 422, "goals"),
     (STUDENT, "GET", "/relationships/99999999999999999999", None, 404, "not_found"),
