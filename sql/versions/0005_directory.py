@@ -11,7 +11,7 @@ distinct tags such as "resume" and "résumé" collide in the primary key.
 Existing profiles and needs are indexed here from their JSON lists.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0011
 """
 import json
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
