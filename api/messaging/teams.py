@@ -8,7 +8,7 @@ from api.messaging import rostering
 from api.messaging.schemas import TeamMembersIn, TeamMembersOut
 
 blp = Blueprint("teams", __name__, url_prefix="/api/v1", description="Team rosters")
-MEMBERS = "/teams/<int(max=2147483647):team_id>/members"
+MEMBERS = "/teams/<int(min=1, max=2147483647):team_id>/members"
 
 
 @blp.route(MEMBERS, methods=["PUT"])
