@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
+from sqlalchemy import text
+
+from shared.db import make_engine
+from shared.migrate import alembic_config, migrate
 
 ADMIN, S1, S2, MENTOR = ("admin", 1), ("student", 1), ("student", 2), ("mentor", 3)
 
@@ -67,3 +72,35 @@ def test_a_deleted_broadcast_shows_no_text_to_recipients(as_, sent):
     assert as_(*ADMIN).delete(f"/messages/{sent['message_id']}").status_code == 200
     listed = as_(*S1).get("/conversations").get_json()["conversations"][0]
     assert listed["last_message"]["body"] is None and listed["unread"] == 0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def bare_engine(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}" if request.param == "sqlite" else request.getfixturevalue(
+        "mysql_server").create("mentorship_0009")
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_0009_makes_earlier_broadcasts_recipients_read_only_participants(bare_engine):
+    with bare_engine.connect() as conn, conn.begin():
+        command.upgrade(alembic_config(conn), "0003")
+    with bare_engine.begin() as conn:
+        conn.execute(text("INSERT INTO conversations (id, type, title, owner_role, owner_id, last_message_id,"
+                          " last_seq, last_activity_at, created_at)"
+                          " VALUES (1, 'broadcast', 't', 'admin', 1, 5, 1, '2024-01-01', '2024-01-01')"))
+        conn.execute(text("INSERT INTO participants (conversation_id, role, principal_id, joined_at,"
+                          " last_read_message_id) VALUES (1, 'admin', 1, '2024-01-01', 5)"))
+        conn.execute(text("INSERT INTO messages (id, conversation_id, sender_role, sender_id, body, reply_count,"
+                          " created_at) VALUES (5, 1, 'admin', 1, 'hello all', 0, '2024-01-01')"))
+        conn.execute(text(
+            "INSERT INTO notifications (recipient_role, recipient_id, type, title, body, message_id, created_at,"
+            " read_at) VALUES ('student', 2, 'broadcast', 't', 'hello all', 5, '2024-01-01', '2024-01-02'),"
+            " ('mentor', 3, 'broadcast', 't', 'hello all', 5, '2024-01-01', NULL),"
+            " ('student', 4, 'message', 'x', NULL, 5, '2024-01-01', NULL)"))
+    migrate(bare_engine, log=lambda *_: None)
+    with bare_engine.connect() as conn:
+        rows = conn.execute(text("SELECT role, principal_id, read_only, last_read_message_id FROM participants"
+                                 " ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("admin", 1, False, 5), ("student", 2, True, 5), ("mentor", 3, True, None)]
