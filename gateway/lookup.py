@@ -50,7 +50,7 @@ def conversation_ids_of(conn: Any, principals: list[Principal]) -> dict[Principa
         branches.append(f"(role = {mark} AND principal_id IN ({', '.join([mark] * len(ids))}))")
         params += [role, *ids]
     sql = (f"SELECT role, principal_id, conversation_id FROM {Participant.__tablename__} "
-           f"WHERE left_at IS NULL AND ({' OR '.join(branches)})")
+           f"WHERE left_at IS NULL AND read_only = 0 AND ({' OR '.join(branches)})")
     found: dict[Principal, list[int]] = {p: [] for p in principals}
     for role, pid, cid in conn.exec_driver_sql(sql, tuple(params)):
         ids = found.get(Principal(role, pid))

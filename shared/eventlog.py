@@ -25,6 +25,7 @@ def conversation_ids(conn: Any, principal: Principal) -> list[int]:
         Participant.role == principal.role,
         Participant.principal_id == principal.id,
         Participant.left_at.is_(None),
+        Participant.read_only.is_(False),
     )
     return sorted(conn.execute(query).scalars().all())
 
@@ -81,11 +82,13 @@ def related_principals(conn: Any, asker: Principal, candidates: Iterable[Princip
     if asker.is_admin or not candidates:
         return candidates
     mine = select(Participant.conversation_id).where(
-        Participant.role == asker.role, Participant.principal_id == asker.id, Participant.left_at.is_(None)
+        Participant.role == asker.role, Participant.principal_id == asker.id, Participant.left_at.is_(None),
+        Participant.read_only.is_(False),
     )
     members = or_(*(and_(Participant.role == c.role, Participant.principal_id == c.id) for c in candidates))
     query = select(Participant.role, Participant.principal_id).where(
-        Participant.conversation_id.in_(mine), Participant.left_at.is_(None), members
+        Participant.conversation_id.in_(mine), Participant.left_at.is_(None), Participant.read_only.is_(False),
+        members,
     )
     found = {Principal(role, pid) for role, pid in conn.execute(query)}
     return found | _relationship_partners(conn, asker, candidates - found)

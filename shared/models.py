@@ -186,7 +186,10 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("direct_key", name="uq_conversations_direct_key"),
         UniqueConstraint("relationship_id", name="uq_conversations_relationship"),
+        UniqueConstraint("context_key", name="uq_conversations_context_key"),
         Index("ix_conversations_activity", "last_activity_at", "id"),
+        Index("ix_conversations_team", "team_id"),
+        Index("ix_conversations_context", "context_kind", "context_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -198,10 +201,44 @@ class Conversation(Base):
         ForeignKey("relationships.id", name="fk_conversations_relationship")
     )
     direct_key: Mapped[Optional[str]] = mapped_column(String(64))
+    # A `team` conversation follows this team's roster (api/messaging/rostering.py);
+    # no foreign key, so adding the column leaves the table in place on SQLite.
+    team_id: Mapped[Optional[int]] = mapped_column(Integer)
+    # What a group or team conversation is about (`exercise` 12); `context_key`
+    # makes it one conversation per context and type (and team).
+    context_kind: Mapped[Optional[str]] = mapped_column(String(32))
+    context_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    context_key: Mapped[Optional[str]] = mapped_column(String(100))
     last_message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     last_activity_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+
+
+class Team(Base):
+    """A team of the existing site, as far as its roster: the row a roster change locks."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class TeamMember(Base):
+    """One member of a team's roster, as the site last sent it."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (
+        UniqueConstraint("team_id", "role", "principal_id", name="uq_team_members_member"),
+        Index("ix_team_members_principal", "role", "principal_id", "team_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", name="fk_team_members_team"), nullable=False)
+    role: Mapped[str] = mapped_column(Role, nullable=False)
+    principal_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    added_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
 
 
 class Participant(Base):
@@ -228,6 +265,8 @@ class Participant(Base):
     last_read_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     # No notifications until then (unread still counts); NULL = not muted.
     muted_until: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # A broadcast's recipient: reads and marks read, cannot post, listed to nobody else.
+    read_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
 
 class Message(Base):

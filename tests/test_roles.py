@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.test_openapi import _routes
 
 # The writes a service may make; every other one is 403 `read_only_role`.
-SERVICE_WRITES = {("POST", "/api/v1/events")}
+SERVICE_WRITES = {("POST", "/api/v1/events"), ("PUT", "/api/v1/teams/1/members")}
 
 
 def test_every_write_but_the_allowed_ones_is_read_only_for_a_service(app, client, auth):
@@ -18,6 +18,7 @@ def test_every_write_but_the_allowed_ones_is_read_only_for_a_service(app, client
     refused = {route for route, answer in answers.items() if answer == (403, "read_only_role")}
     assert set(answers) - refused == SERVICE_WRITES
     assert answers[("POST", "/api/v1/events")] == (422, "validation_failed")  # let through to validation
+    assert answers[("PUT", "/api/v1/teams/1/members")] == (422, "validation_failed")
 
 
 def test_a_service_still_reads_and_publishes(client, auth):

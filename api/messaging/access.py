@@ -119,8 +119,8 @@ def open_relationship_with(role: str, sender_id):
     return exists().where(pair, Relationship.status.in_(OPEN_STATUSES))
 
 
-def personal_event(principal: Principal, type_: str, data: dict) -> dict:
-    return record(rooms.personal(principal), type_, data)
+def personal_event(principal: Principal, type_: str, data: dict, flush: bool = True) -> dict | None:
+    return record(rooms.personal(principal), type_, data, flush=flush)
 
 
 def _pair(a: Principal, b: Principal):

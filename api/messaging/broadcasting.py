@@ -78,12 +78,15 @@ class Broadcast:
 
 def broadcast(sender: Principal, audience: str, title: str, body: str) -> Broadcast:
     """A broadcast conversation with one message, a notification per recipient
-    and one `broadcast:created` event in the audience's room."""
+    and one `broadcast:created` event in the audience's room. The recipients
+    are its read-only participants: it is in their list, unread until read."""
     recipients = [p for p in known_principals(AUDIENCE_ROLES[audience]) if p != sender]
     conversation = Conversation(type="broadcast", title=title, owner_role=sender.role, owner_id=sender.id)
     db.session.add(conversation)
     db.session.flush()
     add_participants(conversation, [sender])
+    db.session.add_all([Participant(conversation_id=conversation.id, role=r.role, principal_id=r.id, read_only=True)
+                        for r in recipients])
     message = Message(conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
                       reply_count=0)
     db.session.add(message)
@@ -92,7 +95,8 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> Broadc
     room_event(conversation, "message:created", message_out.dump(message), message_id=message.id)
     data = {"conversation_id": conversation.id, "message_id": message.id, "audience": audience}
     for recipient in recipients:
-        notify(recipient, "broadcast", title, body, data=data, message_id=message.id)
+        notify(recipient, "broadcast", title, body, link=f"/conversations/{conversation.id}", data=data,
+               message_id=message.id)
     sent = Broadcast(conversation.id, message.id, audience, title, body, sender, message.created_at, len(recipients))
     record(rooms.audience(audience), "broadcast:created", broadcast_event_out.dump(sent), message_id=message.id)
     return sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
-from api.messaging import inbox, membership, sending
+from api.messaging import inbox, membership, rostering, sending
 from api.messaging.schemas import (
     ConversationCreate,
     ConversationListQuery,
@@ -29,24 +29,28 @@ CONVERSATION = "/conversations/<int(max=9223372036854775807):conversation_id>"
 @blp.response(200, ConversationPage)
 def list_conversations(args):
     """The caller's conversations, newest activity first, with last message and unread count."""
-    return inbox.list_conversations(current_principal(), args["limit"], args.get("before"))
+    return inbox.list_conversations(current_principal(), args["limit"], args.get("before"), args.get("context"))
 
 
 @blp.route("/conversations", methods=["POST"])
 @blp.authenticated()
 @blp.arguments(ConversationCreate)
 @blp.response(201, ConversationOut, description="A new conversation.")
-@blp.alt_response(200, schema=ConversationOut, description="The pair's existing direct conversation.", success=True)
-@blp.errors(403)
+@blp.alt_response(200, schema=ConversationOut, success=True,
+                  description="The existing conversation: the pair's direct one, or the one of that context.")
+@blp.errors(403, 409)
 def create_conversation(args):
-    """Open a direct conversation (200 with the existing one) or create a group."""
+    """Open a direct conversation, a group or a team conversation; 200 with the existing one."""
     me = current_principal()
     if args["type"] == "direct":
         conversation, created = membership.open_direct(me, args["participants"])
+    elif args["type"] == "group":
+        conversation, created = membership.open_group(me, args.get("title"), args["participants"],
+                                                      args.get("context"))
     else:
-        conversation, created = membership.open_group(me, args.get("title"), args["participants"]), True
+        conversation, created = rostering.open_team(me, args.get("team_id"), args.get("context"), args.get("title"))
     db.session.commit()
-    return inbox.describe_one(conversation.id, me), 201 if created else 200
+    return inbox.describe_for(conversation.id, me), 201 if created else 200
 
 
 @blp.route(CONVERSATION)

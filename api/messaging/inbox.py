@@ -15,11 +15,11 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from api.extensions import db
-from api.messaging.access import visible_conversation
+from api.messaging.access import participant_row, visible_conversation
 from api.paging import fetch_page
 from api.schemas import Augmented
 from shared.auth import Principal
@@ -108,8 +108,11 @@ def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principa
     """Conversations with participants, last message and unread count (ConversationOut), in three queries."""
     ids = [c.id for c, _ in pairs]
     members = defaultdict(list)
+    # A broadcast's read-only recipients are listed to themselves only.
+    listed = or_(Participant.read_only == false(),
+                 and_(Participant.role == principal.role, Participant.principal_id == principal.id))
     for p in db.session.execute(
-        select(Participant).where(Participant.conversation_id.in_(ids)).order_by(Participant.id)
+        select(Participant).where(Participant.conversation_id.in_(ids), listed).order_by(Participant.id)
     ).scalars():
         members[p.conversation_id].append(p)
     last_ids = [i for i in (visible_last_id(c, me) for c, me in pairs) if i is not None]
@@ -126,7 +129,15 @@ def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principa
     return described
 
 
-def list_conversations(principal: Principal, limit: int, before: str | None) -> dict:
+def in_context(query, context: str | None):
+    """`?context=kind:id`: only conversations about that (group and team threads alike)."""
+    if not context:
+        return query
+    kind, _, context_id = context.partition(":")
+    return query.where(Conversation.context_kind == kind, Conversation.context_id == int(context_id))
+
+
+def list_conversations(principal: Principal, limit: int, before: str | None, context: str | None = None) -> dict:
     query = (
         select(Conversation, Participant, ACTIVITY)
         .join(Participant, Participant.conversation_id == Conversation.id)
@@ -134,6 +145,7 @@ def list_conversations(principal: Principal, limit: int, before: str | None) -> 
         .where(Participant.role == principal.role, Participant.principal_id == principal.id)
         .order_by(ACTIVITY.desc(), Conversation.id.desc())
     )
+    query = in_context(query, context)
     if before:
         at, cid = decode_cursor(before)
         query = query.where(or_(ACTIVITY < at, and_(ACTIVITY == at, Conversation.id < cid)))
@@ -144,6 +156,16 @@ def list_conversations(principal: Principal, limit: int, before: str | None) -> 
 
 def describe_one(conversation_id: int, principal: Principal) -> Augmented:
     conversation, me = visible_conversation(conversation_id, principal)
+    return _describe([(conversation, me)], principal)[0]
+
+
+def describe_for(conversation_id: int, principal: Principal) -> Augmented:
+    """`describe_one` for whoever just opened it, also an admin who is not a
+    member (a team's conversation): shown as to a member with nothing read."""
+    conversation = db.session.get(Conversation, conversation_id)
+    me = participant_row(conversation_id, principal) or Participant(
+        conversation_id=conversation_id, role=principal.role, principal_id=principal.id
+    )
     return _describe([(conversation, me)], principal)[0]
 
 

@@ -1,4 +1,5 @@
-"""Opening conversations (direct, group, a mentorship's) and managing group members."""
+"""Opening conversations (direct, group, a mentorship's), managing group members,
+and the one conversation of a context."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -30,12 +31,13 @@ def add_participants(conversation: Conversation, members: list[Principal]) -> li
     return rows
 
 
-def announce_conversation(conversation: Conversation, members: list[Principal]) -> None:
+def announce_conversation(conversation: Conversation, members: list[Principal], flush: bool = True) -> None:
     """`conversation:created` to each member's personal room (the gateway then
-    joins their sockets to `conversation:<id>` without a reconnect)."""
+    joins their sockets to `conversation:<id>` without a reconnect).
+    `flush=False`: the rows wait for the commit and share one INSERT (a team's hundreds)."""
     data = summary_out.dump(Augmented(conversation, participants=members))
     for member in members:
-        personal_event(member, "conversation:created", data)
+        personal_event(member, "conversation:created", data, flush=flush)
 
 
 def open_mentorship_conversation(relationship: Relationship) -> Conversation:
@@ -111,19 +113,62 @@ def open_direct(creator: Principal, people: list[dict]) -> tuple[Conversation, b
     return conversation, True
 
 
-def open_group(creator: Principal, title: str | None, people: list[dict]) -> Conversation:
+def context_key(type_: str, context: dict, team_id: int | None = None) -> str:
+    """The unique key of a context's conversation: per type, and per team for team conversations."""
+    scope = f"team:{team_id}" if type_ == "team" else type_
+    return f"{scope}|{context['kind']}:{context['id']}"
+
+
+def by_context_key(key: str) -> Conversation | None:
+    return db.session.execute(select(Conversation).where(Conversation.context_key == key)).scalar_one_or_none()
+
+
+def insert_keyed(conversation: Conversation) -> Conversation:
+    """Insert a conversation with a `context_key`; when a concurrent request
+    inserted the same key first, roll back and answer with that one instead."""
+    try:
+        db.session.add(conversation)
+        db.session.flush()
+        return conversation
+    except IntegrityError:
+        # Nothing of this transaction precedes the insert that a rollback would lose.
+        db.session.rollback()
+        return db.session.execute(
+            select(Conversation).where(Conversation.context_key == conversation.context_key)
+        ).scalar_one()
+
+
+def _existing_group(conversation: Conversation, creator: Principal) -> Conversation:
+    if participant_row(conversation.id, creator) is None:
+        raise Conflict("a group conversation about this context exists, and you are not in it",
+                       code="context_taken")
+    return conversation
+
+
+def open_group(
+    creator: Principal, title: str | None, people: list[dict], context: dict | None = None
+) -> tuple[Conversation, bool]:
+    """A new group (owned by its creator): (conversation, created?). With a
+    context, the group of that context if there is one (its members unchanged)."""
     if creator.role not in ("admin", "mentor"):
         raise Forbidden("only admins and mentors create group conversations", code="role_not_allowed")
+    key = context_key("group", context) if context else None
+    if key and (existing := by_context_key(key)) is not None:
+        return _existing_group(existing, creator), False
     if not title or not title.strip():
         raise Invalid("a group conversation needs a title", code="title_required", details={"title": ["required"]})
     members = [creator, *_others(creator, people)]
     refuse_blocked_members(creator, members)
-    conversation = Conversation(type="group", title=title, owner_role=creator.role, owner_id=creator.id)
-    db.session.add(conversation)
-    db.session.flush()
+    conversation = Conversation(
+        type="group", title=title, owner_role=creator.role, owner_id=creator.id, context_key=key,
+        context_kind=context["kind"] if context else None, context_id=context["id"] if context else None,
+    )
+    inserted = insert_keyed(conversation)
+    if inserted is not conversation:
+        return _existing_group(inserted, creator), False
     add_participants(conversation, members)
     announce_conversation(conversation, members)
-    return conversation
+    return conversation, True
 
 
 def _manageable_group(conversation_id: int, actor: Principal) -> Conversation:
@@ -142,10 +187,28 @@ def _is_owner(conversation: Conversation, actor: Principal) -> bool:
     return actor.is_admin or (conversation.owner_role, conversation.owner_id) == (actor.role, actor.id)
 
 
-def _membership_event(conversation: Conversation, principal: Principal, type_: str) -> None:
+def _membership_event(conversation: Conversation, principal: Principal, type_: str, flush: bool = True) -> None:
     data = {"conversation_id": conversation.id, "principal": principal.as_dict()}
-    room_event(conversation, type_, data)
-    personal_event(principal, type_, data)
+    room_event(conversation, type_, data, flush=flush)
+    personal_event(principal, type_, data, flush=flush)
+
+
+def admit(conversation: Conversation, principal: Principal, row: Participant | None, flush: bool = True) -> None:
+    """Add a member (or bring a former one back) with `participant:added`; the
+    conversation must be locked. `flush=False`: see `announce_conversation`."""
+    if row is None:
+        db.session.add(Participant(conversation_id=conversation.id, role=principal.role, principal_id=principal.id))
+    else:
+        # Back in: a rejoined member reads the whole history again.
+        row.left_at, row.left_message_id, row.left_seq = None, None, None
+    _membership_event(conversation, principal, "participant:added", flush=flush)
+
+
+def dismiss(conversation: Conversation, row: Participant, flush: bool = True) -> None:
+    """A member leaves (keeping what came before) with `participant:removed`; the conversation must be locked."""
+    row.left_at, row.left_message_id = utcnow(), conversation.last_message_id
+    _membership_event(conversation, Principal(row.role, row.principal_id), "participant:removed", flush=flush)
+    row.left_seq = conversation.last_seq  # their last event of the room: that removal
 
 
 def add_members(conversation_id: int, actor: Principal, people: list[dict]) -> Conversation:
@@ -157,14 +220,8 @@ def add_members(conversation_id: int, actor: Principal, people: list[dict]) -> C
     conversation = lock_conversation(conversation.id)
     for principal in _unique(people):
         row = participant_row(conversation.id, principal)
-        if row is not None and row.left_at is None:
-            continue
-        if row is None:
-            add_participants(conversation, [principal])
-        else:
-            # Back in: a rejoined member reads the whole history again.
-            row.left_at, row.left_message_id, row.left_seq = None, None, None
-        _membership_event(conversation, principal, "participant:added")
+        if row is None or row.left_at is not None:
+            admit(conversation, principal, row)
     return conversation
 
 
@@ -177,8 +234,6 @@ def remove_member(conversation_id: int, actor: Principal, principal: Principal) 
     if row is None or row.left_at is not None:
         raise NotFound("no such participant", code="participant_not_found")
     conversation = lock_conversation(conversation.id)
-    row.left_at, row.left_message_id = utcnow(), conversation.last_message_id
-    _membership_event(conversation, principal, "participant:removed")
-    row.left_seq = conversation.last_seq  # their last event of the room: that removal
+    dismiss(conversation, row)
     return conversation
 

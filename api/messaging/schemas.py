@@ -15,6 +15,7 @@ from api.schemas import (
     MemberSchema,
     Number,
     OutSchema,
+    PrincipalId,
     PrincipalRef,
     PrincipalSchema,
     Timestamp,
@@ -25,11 +26,42 @@ CURSOR = re.compile(r"^\d{1,19}_\d{1,19}$")
 TYPE_PATTERN = r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$"
 _NAMED_ROOMS = "|".join([rooms.ADMINS, *rooms.AUDIENCE_ROOMS.values()])
 ROOM_PATTERN = rf"^({_NAMED_ROOMS}|(conversation|mentor|student|admin|service):[1-9][0-9]{{0,18}})$"
+CONTEXT_KIND = r"[a-z][a-z0-9_]{0,31}"
+CONTEXT_FILTER = re.compile(rf"^({CONTEXT_KIND}):([1-9][0-9]{{0,18}})$")
+TEAM_SIZE = 500  # members of one team's roster
+
+
+class ContextSchema(OutSchema):
+    """What a group or team conversation is about: `{"kind": "exercise", "id": 12}`."""
+
+    kind = ma.fields.String(required=True, validate=validate.Regexp(rf"^{CONTEXT_KIND}$",
+                                                                     error="a lowercase word (a-z, 0-9, _)"))
+    id = Id(required=True)
 
 
 class ConversationCreate(ma.Schema):
-    type = ma.fields.String(required=True, validate=validate.OneOf(["direct", "group"]))
-    participants = ma.fields.List(ma.fields.Nested(MemberSchema), required=True, validate=validate.Length(1, 200))
+    type = ma.fields.String(required=True, validate=validate.OneOf(["direct", "group", "team"]))
+    # Required for direct and group; a team conversation's members are the team's roster.
+    participants = ma.fields.List(ma.fields.Nested(MemberSchema), validate=validate.Length(1, 200))
+    title = ma.fields.String(validate=[validate.Length(1, 200)], allow_none=True)
+    team_id = PrincipalId()
+    context = ma.fields.Nested(ContextSchema)
+
+    @ma.validates_schema
+    def fits_the_type(self, data, **kwargs):
+        if data["type"] != "team" and "participants" not in data:
+            raise ma.ValidationError("Missing data for required field.", "participants")
+        if data["type"] == "team" and "participants" in data:
+            raise ma.ValidationError("a team conversation's members are the team's roster", "participants")
+        if data["type"] != "team" and "team_id" in data:
+            raise ma.ValidationError("only team conversations belong to a team", "team_id")
+        if data["type"] == "direct" and "context" in data:
+            raise ma.ValidationError("direct conversations have no context", "context")
+
+
+class TeamMembersIn(ma.Schema):
+    members = ma.fields.List(ma.fields.Nested(MemberSchema), required=True, validate=validate.Length(0, TEAM_SIZE))
+    # The title of the team's conversation when this call creates it.
     title = ma.fields.String(validate=[validate.Length(1, 200)], allow_none=True)
 
 
@@ -37,9 +69,16 @@ class ParticipantsAdd(ma.Schema):
     participants = ma.fields.List(ma.fields.Nested(MemberSchema), required=True, validate=validate.Length(1, 200))
 
 
+def _context_filter(value: str) -> None:
+    found = CONTEXT_FILTER.match(value)
+    if found is None or int(found.group(2)) > MAX_ID:
+        raise ma.ValidationError("`kind:id`, e.g. `exercise:12`")
+
+
 class ConversationListQuery(ma.Schema):
     limit = Limit(20, 100)
     before = ma.fields.String(validate=validate.Regexp(CURSOR, error="not a cursor from next_before"))
+    context = ma.fields.String(validate=_context_filter)
 
 
 class MessageListQuery(ma.Schema):
@@ -117,6 +156,19 @@ class EventsQuery(ma.Schema):
 
 # Out
 
+class ContextRef(ma.fields.Nested):
+    """A conversation's context from its two columns; null when it has none."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(ContextSchema, allow_none=True, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        kind = obj.context_kind
+        return None if kind is None else {"kind": kind, "id": obj.context_id}
+
+
 class _BodyUnlessDeleted(ma.fields.String):
     """The body, or null once the message is deleted."""
 
@@ -168,6 +220,8 @@ class ConversationOut(OutSchema):
     title = ma.fields.String(allow_none=True)
     owner = PrincipalRef("owner_role", "owner_id", allow_none=True)
     relationship_id = ma.fields.Integer(allow_none=True)
+    team_id = ma.fields.Integer(allow_none=True)
+    context = ContextRef()
     created_at = Timestamp()
     last_activity_at = Timestamp()
     last_seq = ma.fields.Integer()
@@ -188,6 +242,8 @@ class ConversationSummary(OutSchema):
     type = ma.fields.String()
     title = ma.fields.String(allow_none=True)
     relationship_id = ma.fields.Integer(allow_none=True)
+    team_id = ma.fields.Integer(allow_none=True)
+    context = ContextRef()
     participants = ma.fields.List(ma.fields.Nested(PrincipalSchema))
     created_at = Timestamp()
 
@@ -195,6 +251,16 @@ class ConversationSummary(OutSchema):
 class MembersOut(OutSchema):
     conversation_id = ma.fields.Integer()
     participants = ma.fields.List(ma.fields.Nested(ParticipantOut))
+
+
+class TeamMembersOut(OutSchema):
+    """A team's roster after a change, what the change did, and the conversations that follow it."""
+
+    team_id = ma.fields.Integer()
+    members = ma.fields.List(ma.fields.Nested(PrincipalSchema))
+    added = ma.fields.List(ma.fields.Nested(PrincipalSchema))
+    removed = ma.fields.List(ma.fields.Nested(PrincipalSchema))
+    conversation_ids = ma.fields.List(ma.fields.Integer())
 
 
 class MarkerOut(OutSchema):

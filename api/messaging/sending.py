@@ -21,6 +21,7 @@ from api.messaging.access import (
     member_of,
     open_relationship_with,
     pair_needs_relationship,
+    personal_event,
     require_active,
     room_event,
     sender_of,
@@ -124,6 +125,8 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     context = _sending_context(conversation_id, sender)
     conversation, me, peer = context.conversation, context.me, context.peer
     require_active(me)
+    if me.read_only:
+        raise Forbidden("you receive this broadcast; you cannot write in it", code="read_only_conversation")
     client_msg_id = args.get("client_msg_id")
     if client_msg_id and (found := _by_client_id(sender, client_msg_id)) is not None:
         return _original(found, conversation.id), False
@@ -248,9 +251,16 @@ def mark_read(conversation_id: int, reader: Principal, message_id: int) -> Augme
         raise Invalid("message_id is not a message of this conversation", code="message_not_in_conversation",
                       details={"message_id": ["not a message of this conversation"]})
     if me.last_read_message_id is None or message_id > me.last_read_message_id:
-        conversation = lock_conversation(conversation.id)
+        # A broadcast's recipient reads alone: no room event (others do not learn
+        # who read), so no conversation lock either (thousands read at once).
+        if not me.read_only:
+            conversation = lock_conversation(conversation.id)
         db.session.refresh(me, with_for_update=True)
         if _advance_marker(me, message_id):
-            room_event(conversation, "conversation:read", marker_out.dump(Augmented(me, principal=reader)))
+            marker = marker_out.dump(Augmented(me, principal=reader))
+            if me.read_only:
+                personal_event(reader, "conversation:read", marker)
+            else:
+                room_event(conversation, "conversation:read", marker)
     return Augmented(me, principal=reader)
 
