@@ -296,10 +296,16 @@ class Message(Base):
 
 
 class Notification(Base):
+    """An in-app notification. A conversation's messages coalesce: while a recipient
+    has an unread `message` (or `mention`) notification of a conversation, a new
+    message updates it (`count`, the latest message, `updated_at`) instead of
+    adding a row (api/messaging/notifying.py)."""
+
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_recipient", "recipient_role", "recipient_id", "id"),
         Index("ix_notifications_message", "message_id"),
+        Index("ix_notifications_conversation", "conversation_id", "read_at", "recipient_role", "recipient_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -312,8 +318,37 @@ class Notification(Base):
     data: Mapped[Optional[dict]] = mapped_column(JSON)
     # The message it is about; a broadcast's notification copies its text (api/messaging/redaction.py).
     message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    # The conversation whose messages it coalesces; NULL for other notifications.
+    conversation_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     read_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+
+
+class NotificationPreference(Base):
+    """A principal's notification settings; no row = the defaults (everything on).
+
+    One column per type so the send path filters recipients in SQL; the
+    `push`, `email` and quiet-hours fields are read by the delivery to people
+    who are away (api/messaging/preferences.py)."""
+
+    __tablename__ = "notification_preferences"
+
+    recipient_role: Mapped[str] = mapped_column(Role, primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    message_on: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    mention_on: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    relationship_on: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    session_on: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    broadcast_on: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    push: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    email: Mapped[str] = mapped_column(String(16), nullable=False, default="daily")  # off|instant|hourly|daily|weekly
+    # "HH:MM" in `quiet_timezone` (IANA); all three NULL = no quiet hours.
+    quiet_start: Mapped[Optional[str]] = mapped_column(String(5))
+    quiet_end: Mapped[Optional[str]] = mapped_column(String(5))
+    quiet_timezone: Mapped[Optional[str]] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
 
 
 class Block(Base):

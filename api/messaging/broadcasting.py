@@ -13,7 +13,7 @@ from sqlalchemy import literal, select, union
 from api.extensions import db
 from api.messaging.access import room_event
 from api.messaging.membership import add_participants
-from api.messaging.notifying import notify
+from api.messaging.notifying import notify_many
 from api.messaging.schemas import broadcast_event_out, message_out
 from api.outbox import record
 from shared import rooms
@@ -94,9 +94,8 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> Broadc
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     room_event(conversation, "message:created", message_out.dump(message), message_id=message.id)
     data = {"conversation_id": conversation.id, "message_id": message.id, "audience": audience}
-    for recipient in recipients:
-        notify(recipient, "broadcast", title, body, link=f"/conversations/{conversation.id}", data=data,
-               message_id=message.id)
+    notify_many(recipients, "broadcast", title, body=body, link=f"/conversations/{conversation.id}", data=data,
+                message_id=message.id)
     sent = Broadcast(conversation.id, message.id, audience, title, body, sender, message.created_at, len(recipients))
     record(rooms.audience(audience), "broadcast:created", broadcast_event_out.dump(sent), message_id=message.id)
     return sent

@@ -1,4 +1,4 @@
-"""In-app notifications: the caller's list and marking them read."""
+"""In-app notifications: the caller's list, marking them read, and the caller's preferences."""
 from __future__ import annotations
 
 from sqlalchemy import select, update
@@ -6,8 +6,16 @@ from sqlalchemy import select, update
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
+from api.messaging import preferences
 from api.messaging.notifying import mine, unread_notifications
-from api.messaging.schemas import NotificationPage, NotificationQuery, NotificationsRead, NotificationsReadOut
+from api.messaging.schemas import (
+    NotificationPage,
+    NotificationPreferencesIn,
+    NotificationPreferencesOut,
+    NotificationQuery,
+    NotificationsRead,
+    NotificationsReadOut,
+)
 from api.paging import fetch_page
 from shared.models import Notification
 from shared.timeutil import utcnow
@@ -42,3 +50,22 @@ def mark_read(args):
     updated = db.session.execute(query.values(read_at=utcnow())).rowcount
     db.session.commit()
     return {"updated": updated, "unread": unread_notifications(current_principal())}
+
+
+@blp.route("/notifications/preferences")
+@blp.authenticated()
+@blp.response(200, NotificationPreferencesOut)
+def get_preferences():
+    """The caller's notification preferences (the defaults until the first PUT)."""
+    return preferences.as_document(current_principal())
+
+
+@blp.route("/notifications/preferences", methods=["PUT"])
+@blp.authenticated()
+@blp.arguments(NotificationPreferencesIn)
+@blp.response(200, NotificationPreferencesOut)
+def put_preferences(body):
+    """Set the caller's notification preferences (the whole of them: what is left out takes its default)."""
+    preferences.replace(current_principal(), body)
+    db.session.commit()
+    return preferences.as_document(current_principal())

@@ -1,7 +1,9 @@
 """The shapes of the messaging endpoints (shape only; rules live in the logic modules)."""
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 
 import marshmallow as ma
 from marshmallow import validate
@@ -23,6 +25,19 @@ from api.schemas import (
 from shared import rooms
 
 CURSOR = re.compile(r"^\d{1,19}_\d{1,19}$")
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+EMAIL_CHOICES = ("off", "instant", "hourly", "daily", "weekly")
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def known_timezone(name: str) -> None:
+    """An IANA zone name this machine's zone database has (`Europe/Paris`, `UTC`)."""
+    if name not in _timezones():
+        raise ma.ValidationError("not a known IANA time zone (e.g. Europe/Paris)")
 TYPE_PATTERN = r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$"
 _NAMED_ROOMS = "|".join([rooms.ADMINS, *rooms.AUDIENCE_ROOMS.values()])
 ROOM_PATTERN = rf"^({_NAMED_ROOMS}|(conversation|mentor|student|admin|service):[1-9][0-9]{{0,18}})$"
@@ -122,6 +137,60 @@ class NotificationsRead(ma.Schema):
     def one_of(self, data, **kwargs):
         if not data.get("ids") and not data.get("all"):
             raise ma.ValidationError("give `ids` or `all: true`", "_schema")
+
+
+class QuietHours(ma.Schema):
+    """Push and email wait while the local time is in [start, end); end before start runs past midnight."""
+
+    start = ma.fields.String(required=True, validate=validate.Regexp(CLOCK, error="not a time HH:MM (00:00-23:59)"))
+    end = ma.fields.String(required=True, validate=validate.Regexp(CLOCK, error="not a time HH:MM (00:00-23:59)"))
+    timezone = ma.fields.String(required=True, validate=known_timezone)
+
+    @ma.validates_schema
+    def not_empty(self, data, **kwargs):
+        if data.get("start") is not None and data.get("start") == data.get("end"):
+            raise ma.ValidationError("start and end are the same time", "end")
+
+
+class NotificationTypes(ma.Schema):
+    """Each notification type on (`true`) or off; a type left out is on."""
+
+    message = Flag()
+    mention = Flag()
+    relationship = Flag()
+    session = Flag()
+    broadcast = Flag()
+
+
+class NotificationPreferencesIn(ma.Schema):
+    """The whole of the caller's preferences; what is left out takes its default."""
+
+    types = ma.fields.Nested(NotificationTypes)
+    push = Flag()
+    email = ma.fields.String(validate=validate.OneOf(EMAIL_CHOICES))
+    quiet_hours = ma.fields.Nested(QuietHours, allow_none=True)
+
+
+class QuietHoursOut(OutSchema):
+    start = ma.fields.String()
+    end = ma.fields.String()
+    timezone = ma.fields.String()
+
+
+class NotificationTypesOut(OutSchema):
+    message = ma.fields.Boolean()
+    mention = ma.fields.Boolean()
+    relationship = ma.fields.Boolean()
+    session = ma.fields.Boolean()
+    broadcast = ma.fields.Boolean()
+
+
+class NotificationPreferencesOut(OutSchema):
+    types = ma.fields.Nested(NotificationTypesOut)
+    push = ma.fields.Boolean()
+    email = ma.fields.String()
+    quiet_hours = ma.fields.Nested(QuietHoursOut, allow_none=True)
+    updated_at = Timestamp(allow_none=True)
 
 
 class BlockIn(MemberSchema):
@@ -284,13 +353,17 @@ class UnreadOut(OutSchema):
 
 
 class NotificationOut(OutSchema):
+    """A notification; a conversation's messages coalesce into one (`count`, the latest in `data` and `body`)."""
+
     id = ma.fields.Integer()
     type = ma.fields.String()
     title = ma.fields.String()
     body = ma.fields.String(allow_none=True)
     link = ma.fields.String(allow_none=True)
     data = DictOrEmpty()
+    count = ma.fields.Integer()
     created_at = Timestamp()
+    updated_at = Timestamp()
     read_at = Timestamp(allow_none=True)
 
 

@@ -28,7 +28,8 @@ from api.messaging.access import (
     visible_conversation,
     visible_message,
 )
-from api.messaging.notifying import notify
+from api.messaging.mentions import mentioned
+from api.messaging.notifying import notify_message, read_conversation
 from api.messaging.redaction import rewrite_copies
 from api.messaging.schemas import marker_out, message_out
 from api.paging import fetch_page
@@ -123,7 +124,7 @@ def _sending_context(conversation_id: int, sender: Principal) -> SendingContext:
 def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, bool]:
     """Post a message: (message, created?). A retried client_msg_id returns the original."""
     context = _sending_context(conversation_id, sender)
-    conversation, me, peer = context.conversation, context.me, context.peer
+    conversation, me = context.conversation, context.me
     require_active(me)
     if me.read_only:
         raise Forbidden("you receive this broadcast; you cannot write in it", code="read_only_conversation")
@@ -152,12 +153,15 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
         return _original(_by_client_id(sender, client_msg_id), conversation_id), False
     if parent is not None:
         parent.reply_count += 1
+    # Others wrote since the sender last read: writing here reads them, so their notification clears.
+    had_unread = (conversation.last_message_id or 0) > (me.last_read_message_id or 0)
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at
     _advance_marker(me, message.id)
     # The events of a send wait for the commit and share one INSERT there.
     room_event(conversation, "message:created", message_out.dump(message), flush=False, message_id=message.id)
-    if peer is not None:
-        _notify_peer(conversation, sender, peer, message)
+    notify_message(conversation, sender, message, mentioned(message.body, sender))
+    if had_unread:
+        read_conversation(sender, conversation.id, message.id, message.created_at)
     return message, True
 
 
@@ -176,15 +180,6 @@ def _advance_marker(me: Participant, message_id: int) -> bool:
         return False
     me.last_read_message_id, me.last_read_at = message_id, utcnow()
     return True
-
-
-def _notify_peer(conversation, sender: Principal, peer: Principal, message: Message) -> None:
-    # No body in the notification: it would outlive a later delete or edit.
-    notify(
-        peer, "message", f"New message from {sender.role} {sender.id}", link=f"/conversations/{conversation.id}",
-        data={"conversation_id": conversation.id, "message_id": message.id, "sender": sender.as_dict()},
-        defer_event=True, message_id=message.id,
-    )
 
 
 def list_messages(conversation_id: int, principal: Principal, args: dict) -> dict:
@@ -262,5 +257,6 @@ def mark_read(conversation_id: int, reader: Principal, message_id: int) -> Augme
                 personal_event(reader, "conversation:read", marker)
             else:
                 room_event(conversation, "conversation:read", marker)
+            read_conversation(reader, conversation.id, message_id, me.last_read_at)
     return Augmented(me, principal=reader)
 

@@ -40,7 +40,7 @@ def test_direct_messages_notify_the_recipient(as_, events):
     message = send(admin, cid, "private text")
     notes = student.get("/notifications").get_json()["notifications"]
     assert len(notes) == 1 and notes[0]["type"] == "message" and notes[0]["read_at"] is None
-    assert notes[0]["data"]["message_id"] == message["id"] and notes[0]["body"] is None
+    assert notes[0]["data"]["message_id"] == message["id"] and notes[0]["body"] == "private text"
     assert admin.get("/notifications").get_json()["notifications"] == []
     created = events("student:5", "notification:created")
     assert len(created) == 1 and json.loads(created[0].data)["id"] == notes[0]["id"]
@@ -48,10 +48,11 @@ def test_direct_messages_notify_the_recipient(as_, events):
 
 
 def test_mark_notifications_read(as_):
-    admin, student = as_("admin", 1), as_("student", 5)
-    cid = open_direct(admin, "student", 5).get_json()["id"]
-    for i in range(3):
-        send(admin, cid, f"m{i}")
+    # Three conversations, so three notifications (messages of one conversation coalesce).
+    student = as_("student", 5)
+    cids = [open_direct(as_("admin", i), "student", 5).get_json()["id"] for i in (1, 2, 3)]
+    for i, cid in enumerate(cids, start=1):
+        send(as_("admin", i), cid, f"m{i}")
     notes = student.get("/notifications?unread=true").get_json()["notifications"]
     assert len(notes) == 3
     r = student.post("/notifications/read", json={"ids": [notes[0]["id"]]})

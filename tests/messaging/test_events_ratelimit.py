@@ -31,8 +31,8 @@ def test_each_event_in_the_conversation_room_takes_the_next_seq(as_, mentorship,
     assert {"id", "conversation_id", "sender", "body"} <= set(created)
     assert json.loads(logged[4].data)["body"] is None
     assert as_("mentor", 1).get(f"/conversations/{cid}").get_json()["last_seq"] == 5
-    # The pair learnt about the conversation in their personal rooms.
-    assert [e.type for e in events("mentor:1")] == ["conversation:created"]
+    # The pair learnt about the conversation in their personal rooms (the mentor also of the student's message).
+    assert [e.type for e in events("mentor:1")] == ["conversation:created", "notification:created"]
 
 
 def _clean_up(app, redis_prefix: str | None) -> None:

@@ -36,13 +36,15 @@ def test_mentor_and_student_exchange_messages(live_server, http, token, mentorsh
                          json={"body": "Welcome note 2 about the portfolio", "client_msg_id": "c2"})
     assert status == 200 and retry["id"] == sent[2]["id"]
     assert call("GET", student, "/unread")[1] == {
-        "total": 3, "conversations": [{"id": cid, "unread": 3}], "notifications": 0
+        "total": 3, "conversations": [{"id": cid, "unread": 3}], "notifications": 1
     }
+    note = call("GET", student, "/notifications")[1]["notifications"]
+    assert [(n["type"], n["count"], n["data"]["message_id"]) for n in note] == [("message", 3, sent[2]["id"])]
 
-    # The student reads up to the last one and answers.
+    # The student reads up to the last one (which clears the notification too) and answers.
     status, marker = call("POST", student, f"/conversations/{cid}/read", json={"message_id": sent[2]["id"]})
     assert status == 200 and marker["last_read_message_id"] == sent[2]["id"]
-    assert call("GET", student, "/unread")[1]["total"] == 0
+    assert call("GET", student, "/unread")[1] == {"total": 0, "conversations": [], "notifications": 0}
     status, reply = call("POST", student, f"/conversations/{cid}/messages",
                          json={"body": "Thanks!", "parent_id": sent[0]["id"]})
     assert status == 201 and reply["parent_id"] == sent[0]["id"]

@@ -90,16 +90,48 @@ def test_other_messages_and_their_events_are_untouched(as_, group):
     assert kept[0]["body"] == "keep this one" and kept[0]["deleted_at"] is None
 
 
-def test_a_direct_message_notification_never_held_the_text(app, as_, relationship):
+def test_a_direct_message_notification_loses_its_preview_with_the_message(app, as_, relationship):
     relationship(1, 2, status="pending")
     cid = as_(*OWNER).post("/conversations", json={"type": "direct",
                                                    "participants": [{"role": "student", "id": 2}]}).get_json()["id"]
     mid = send(as_(*OWNER), cid, SECRET)["id"]
+    assert [n["body"] for n in as_(*MEMBER).get("/notifications").get_json()["notifications"]] == [SECRET]
     as_(*OWNER).delete(f"/messages/{mid}")
     notes = as_(*MEMBER).get("/notifications").get_json()["notifications"]
-    assert [n["data"]["message_id"] for n in notes] == [mid]
+    assert [(n["data"]["message_id"], n["body"]) for n in notes] == [(mid, None)]
     assert "zebra" not in everything_readable(as_, MEMBER, cid)
     assert "zebra" not in stored_text(app)
+
+
+def test_a_coalesced_notification_follows_its_latest_message(app, as_, group):
+    owner, member = as_(*OWNER), as_(*MEMBER)
+
+    def note(type_="message"):
+        return [n for n in member.get("/notifications").get_json()["notifications"] if n["type"] == type_][0]
+
+    older = send(owner, group, "older zebra text")["id"]
+    latest = send(owner, group, "latest typo text")["id"]
+    assert (note()["count"], note()["body"]) == (2, "latest typo text")
+    assert owner.patch(f"/messages/{latest}", json={"body": "latest fixed text"}).status_code == 200
+    assert note()["body"] == "latest fixed text"
+    # Deleting an earlier message leaves the preview of the latest; its own event loses the text.
+    assert owner.delete(f"/messages/{older}").status_code == 200
+    assert note()["body"] == "latest fixed text"
+    assert "zebra" not in everything_readable(as_, MEMBER, group) and "typo" not in stored_text(app)
+    # Deleting the latest leaves no preview at all.
+    assert owner.delete(f"/messages/{latest}").status_code == 200
+    assert (note()["count"], note()["body"]) == (2, None)
+    mention = send(owner, group, "@student:2 the zebra again")["id"]
+    assert note("mention")["body"] == "@student:2 the zebra again"
+    assert owner.delete(f"/messages/{mention}").status_code == 200
+    assert note("mention")["body"] is None
+    readable = everything_readable(as_, MEMBER, group)
+    assert "zebra" not in readable and "typo" not in readable and "fixed" not in readable
+    assert "zebra" not in stored_text(app) and "fixed" not in stored_text(app)
+    logged = [e["data"] for e in member.get("/events?after=0").get_json()["events"]
+              if e["type"].startswith("notification:")]
+    assert [(d["type"], d["count"], d["body"]) for d in logged] == [
+        ("message", 1, None), ("message", 2, None), ("mention", 1, None)]
 
 
 def test_a_broadcast_edited_then_deleted_takes_its_notifications_along(app, as_, relationship):
