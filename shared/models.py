@@ -355,7 +355,8 @@ class Session(Base):
     # UTC, whole seconds.
     starts_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
     ends_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")  # scheduled|cancelled|completed
+    # scheduled | cancelled | completed
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
     cancel_reason: Mapped[Optional[str]] = mapped_column(Text)
     cancelled_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     completed_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)

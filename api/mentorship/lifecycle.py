@@ -11,6 +11,7 @@ Invariants and what enforces them in the database:
   active relationships with a locking read, which sees every committed accept;
 - `accepting = false`: a request reads the profile LOCK IN SHARE MODE, so it
   serialises with a profile update instead of acting on a stale copy.
+Ending a relationship cancels its sessions still to come in the same transaction.
 Every change locks the relationship row first, so two answers to one request
 cannot both pass the state check.
 """
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.auth import app_config
 from api.extensions import db
+from api.mentorship import scheduling
 from api.mentorship.access import is_member, members, mentor_of, student_of, visible_relationship
 from api.mentorship.activity_log import announce, log_activity
 from api.mentorship.schemas import relationship_out
@@ -210,6 +212,7 @@ def transition(rel_id: int, action: str, principal: Principal, reason: str | Non
     rel.status = TRANSITIONS[action][1]
     if action == "end":
         rel.end_reason, rel.ended_by_role, rel.ended_by_id, rel.ended_at = reason, principal.role, principal.id, now
+        scheduling.cancel_for_relationship(rel, principal, reason)
     else:
         rel.response_reason, rel.responded_at = reason, now
     db.session.flush()
