@@ -25,7 +25,7 @@ def issue_calendar_token():
 
 @blp.route("/<feed_token>.ics")
 @blp.doc(security=[])
-@blp.response(200, content_type="text/calendar", description="The sessions as iCalendar (RFC 5545).")
+@blp.response(200, {"type": "string"}, content_type="text/calendar", description="The sessions as iCalendar.")
 @blp.errors(404)
 def feed(feed_token):
     """The token owner's sessions as iCalendar; the token is the only credential (no Authorization header)."""
