@@ -1,0 +1,69 @@
+"""No two overlapping sessions for one host, when the requests race: threads
+against the real API over TCP on MariaDB, then the database is checked."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from api.extensions import db
+from shared.models import Event, Session
+from tests.mentorship.conftest import MENTOR
+from tests.mentorship.session_helpers import at, wire
+
+pytestmark = pytest.mark.mysql
+
+
+def scalar(app, stmt):
+    with app.app_context():
+        try:
+            return db.session.execute(stmt).scalar()
+        finally:
+            db.session.remove()
+
+
+def outcome(results):
+    return sorted((code, (body or {}).get("error", {}).get("code")) for code, body in results)
+
+
+def _active(live, student):
+    rel = live.ok("POST", "/relationships", student, {"mentor_id": MENTOR[1]}, status=201)
+    return live.ok("POST", f"/relationships/{rel['id']}/accept", MENTOR)
+
+
+def test_overlapping_sessions_created_at_once_one_wins(live, app):
+    """Eight overlapping sessions for eight mentees of one mentor (never
+    used before, so even the lock row is made in the race): one is created."""
+    live.ok("PUT", "/mentors/me/profile", MENTOR, {"max_mentees": 10})
+    rels = [_active(live, ("student", 400 + i)) for i in range(8)]
+    start = at(hours=24)
+    calls = []
+    for i, rel in enumerate(rels):
+        begin = start + dt.timedelta(minutes=5 * i)
+        payload = {"title": f"s{i}", "starts_at": wire(begin), "ends_at": wire(begin + dt.timedelta(hours=1)),
+                   "relationship_id": rel["id"]}
+        calls.append(("POST", "/sessions", MENTOR, payload))
+    results = live.race(calls)
+    assert outcome(results) == [(201, None)] + [(409, "session_overlaps")] * 7
+    assert scalar(app, select(func.count()).select_from(Session)) == 1
+    created = select(func.count()).select_from(Event).where(Event.type == "session:created")
+    assert scalar(app, created) == 2  # the one session, told to the mentor and its student
+
+
+def test_moves_racing_into_the_same_slot_one_wins(live, app):
+    """Six sessions on different days are all moved to the same hour at once: one move succeeds."""
+    live.ok("PUT", "/mentors/me/profile", MENTOR, {})
+    rel = _active(live, ("student", 500))
+    ids = []
+    for day in range(6):
+        begin = at(hours=24 * (day + 2))
+        payload = {"title": f"d{day}", "starts_at": wire(begin), "ends_at": wire(begin + dt.timedelta(hours=1)),
+                   "relationship_id": rel["id"]}
+        ids.append(live.ok("POST", "/sessions", MENTOR, payload, status=201)["id"])
+    slot = at(hours=24 * 10)
+    move = {"starts_at": wire(slot), "ends_at": wire(slot + dt.timedelta(hours=1))}
+    results = live.race([("PATCH", f"/sessions/{i}", MENTOR, move) for i in ids])
+    assert outcome(results) == [(200, None)] + [(409, "session_overlaps")] * 5
+    in_slot = select(func.count()).select_from(Session).where(Session.starts_at == slot)
+    assert scalar(app, in_slot) == 1
