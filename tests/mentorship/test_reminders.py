@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from api import create_app, periodic
 from api.extensions import db
+from shared.config import Config, ConfigError
 from shared.models import Event, Notification, SessionReminder
 from tests.mentorship.conftest import MENTOR
 from tests.mentorship.session_helpers import at, rows, schedule, wire
@@ -147,3 +148,13 @@ def test_the_offsets_come_from_the_setting(api, app, config):
     start = at(hours=48)
     schedule(api, api.active(), start)
     assert sorted(m for (m,) in rows(app, select(SessionReminder.minutes_before))) == [5, 30, 1440]
+
+
+def test_the_setting_is_read_and_checked():
+    env = {"DATABASE_URL": "sqlite:///x.db"}
+    assert Config.from_env(env).session_reminder_minutes == [60, 10]
+    spaced = Config.from_env({**env, "SESSION_REMINDER_MINUTES": " 5, 1440 ,30"})
+    assert spaced.session_reminder_minutes == [1440, 30, 5]
+    for bad in ("0", "ten", "60,60", "10081", "-5", "١٠"):
+        with pytest.raises(ConfigError, match="SESSION_REMINDER_MINUTES"):
+            Config.from_env({**env, "SESSION_REMINDER_MINUTES": bad})
