@@ -4,9 +4,12 @@ change with its events, notifications, reminders and audit entry.
 A host holds no two non-cancelled sessions that overlap. Placing a session
 (creating it, or moving it) first locks the host's `session_hosts` row - an
 upsert takes the row lock in one statement, so there is no insert race to
-lose - then checks for overlap: a concurrent placement for the same host
-waits for the lock and then sees the committed session. SQLite serialises
-writers anyway.
+lose - then looks for overlapping sessions with a locking read: a
+concurrent placement for the same host waits for the lock, and the locking
+read sees what it committed (a plain read would see the transaction's
+REPEATABLE READ snapshot, which may predate it). A move takes the host lock
+before the session's row lock, in the same order as a creation. SQLite
+serialises writers anyway.
 
 Everything a change writes (the row, attendees, reminders, events to the
 host's and attendees' personal rooms, notifications, the audit entry) is in
@@ -93,8 +96,14 @@ def visible_session(session_id: int, principal: Principal, lock: bool = False) -
     return session, rows
 
 
-def hosted_session(session_id: int, principal: Principal, admin: bool = True) -> tuple[Session, list]:
-    """For changes: the host, or (where `admin`) an admin; 403 for attendees and services."""
+def hosted_session(session_id: int, principal: Principal, admin: bool = True,
+                   lock_host_first: bool = False) -> tuple[Session, list]:
+    """For changes: the host, or (where `admin`) an admin; 403 for attendees and services.
+    `lock_host_first`: take the host's lock row before the session's row (a move)."""
+    if lock_host_first:
+        found = db.session.get(Session, session_id)
+        if found is not None:
+            lock_host(host_of(found))
     session, rows = visible_session(session_id, principal, lock=True)
     if principal != host_of(session) and not (admin and principal.role == "admin"):
         who = "the host or an admin" if admin else "the host"
@@ -142,7 +151,8 @@ def check_overlap(host: Principal, starts_at: dt.datetime, ends_at: dt.datetime,
     )
     if exclude is not None:
         stmt = stmt.where(Session.id != exclude)
-    clashes = list(db.session.execute(stmt.order_by(Session.starts_at).limit(10)).scalars())
+    stmt = stmt.order_by(Session.starts_at).limit(10).with_for_update(read=True)
+    clashes = list(db.session.execute(stmt).scalars())
     if clashes:
         raise Conflict(
             f"{host} already has a session then", code="session_overlaps", details={"sessions": clashes}
@@ -274,7 +284,8 @@ def create(principal: Principal, body: dict) -> Session:
 
 def update(session_id: int, principal: Principal, changes: dict) -> Session:
     """Change time, place or text (host or admin); a move re-checks overlap and re-arms reminders."""
-    session, rows = hosted_session(session_id, principal)
+    moving = "starts_at" in changes or "ends_at" in changes
+    session, rows = hosted_session(session_id, principal, lock_host_first=moving)
     _require_status(session, "scheduled")
     before = audit_trail.snapshot(session, AUDITED)
     changed = {name: value for name, value in changes.items() if getattr(session, name) != value}
@@ -285,7 +296,6 @@ def update(session_id: int, principal: Principal, changes: dict) -> Session:
     moved = "starts_at" in changed or "ends_at" in changed
     if moved:
         check_times(starts_at, ends_at, now)
-        lock_host(host_of(session))
         check_overlap(host_of(session), starts_at, ends_at, exclude=session.id)
     for name, value in changed.items():
         setattr(session, name, value)

@@ -3,9 +3,10 @@ against the real API over TCP on MariaDB, then the database is checked."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.extensions import db
 from shared.models import Event, Session
@@ -67,3 +68,34 @@ def test_moves_racing_into_the_same_slot_one_wins(live, app):
     assert outcome(results) == [(200, None)] + [(409, "session_overlaps")] * 5
     in_slot = select(func.count()).select_from(Session).where(Session.starts_at == slot)
     assert scalar(app, in_slot) == 1
+
+
+def test_a_placement_waits_for_the_host_lock_and_sees_what_was_committed(live, app):
+    """Another transaction holds the host's lock and has an overlapping session
+    written but not committed: the request waits, then sees it (a read from a
+    snapshot taken before that commit would have let both through)."""
+    live.ok("PUT", "/mentors/me/profile", MENTOR, {})
+    rel = _active(live, ("student", 700))
+    start = at(hours=24)
+    payload = {"title": "mine", "starts_at": wire(start), "ends_at": wire(start + dt.timedelta(hours=1)),
+               "relationship_id": rel["id"]}
+    live.ok("POST", "/sessions", MENTOR, {**payload, "starts_at": wire(start - dt.timedelta(hours=5)),
+                                          "ends_at": wire(start - dt.timedelta(hours=4))}, status=201)
+    with app.app_context():
+        engine = db.engine
+    outcome = []
+    with engine.connect() as conn:
+        conn.execute(text("SELECT * FROM session_hosts WHERE host_role = 'mentor' AND host_id = :m FOR UPDATE"),
+                     {"m": MENTOR[1]})
+        conn.execute(text(
+            "INSERT INTO sessions (host_role, host_id, title, starts_at, ends_at, status, sequence, created_at,"
+            " updated_at) VALUES ('mentor', :m, 'theirs', :s, :e, 'scheduled', 0, :s, :s)"),
+            {"m": MENTOR[1], "s": start + dt.timedelta(minutes=30), "e": start + dt.timedelta(hours=2)})
+        worker = threading.Thread(target=lambda: outcome.append(live.call("POST", "/sessions", MENTOR, payload)),
+                                  daemon=True)
+        worker.start()
+        worker.join(timeout=1.0)
+        assert outcome == [], "the request did not wait for the host's lock"
+        conn.commit()
+    worker.join(timeout=30)
+    assert outcome and outcome[0][0] == 409 and outcome[0][1]["error"]["code"] == "session_overlaps"

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from api.extensions import db
 from shared.models import AuditEntry, Notification, Session, SessionReminder
 from tests.mentorship.conftest import ADMIN, MENTOR, OTHER_MENTOR, OTHER_STUDENT, STUDENT, events_by_room
 from tests.mentorship.session_helpers import at, body, count, rows, schedule, wire, z
@@ -193,3 +194,42 @@ def test_listing_is_in_time_order_filters_and_pages(api):
     assert len(api.ok(api.get("/sessions", ADMIN, query_string=window))["sessions"]) == 5
     plus = {"from": (base.isoformat() + " 00:00"), "to": wire(base + dt.timedelta(days=1))}  # an unencoded '+'
     assert len(api.ok(api.get("/sessions", STUDENT, query_string=plus))["sessions"]) == 5
+
+
+def _statements(app, call) -> tuple[int, object]:
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = call()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen), response
+
+
+def test_statement_counts_do_not_grow_with_the_data(api, app):
+    """A page of sessions costs the same statements for 2 sessions as for 12
+    (attendees in one query); scheduling grows only by the notification per attendee."""
+    rel = api.active()
+    base = at(hours=24)
+    window = {"from": wire(base), "to": wire(base + dt.timedelta(days=3))}
+    pages = []
+    for total in (2, 12):
+        while len(api.ok(api.get("/sessions", MENTOR, query_string=window))["sessions"]) < total:
+            done = len(api.ok(api.get("/sessions", MENTOR, query_string=window))["sessions"])
+            schedule(api, rel, base + dt.timedelta(hours=2 * done))
+        pages.append(_statements(app, lambda: api.get("/sessions", STUDENT, query_string=window))[0])
+    assert pages[0] == pages[1]
+    one, _ = _statements(app, lambda: api.post("/sessions", ADMIN, json=body(at(hours=100), attendees=[
+        {"role": "student", "id": 900}])))
+    many, response = _statements(app, lambda: api.post("/sessions", ADMIN, json=body(at(hours=200), attendees=[
+        {"role": "student", "id": 900 + i} for i in range(20)])))
+    assert response.status_code == 201
+    # Attendees and events are one INSERT each; notifications one per recipient
+    # (api.messaging.notifying.notify flushes for the id its event carries).
+    assert many - one == 19
