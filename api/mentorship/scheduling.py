@@ -178,7 +178,8 @@ def disarm_reminders(session_id: int) -> None:
 # Who a session is for
 
 def _relationship_audience(principal: Principal, rel_id: int) -> tuple[Relationship, list[Principal]]:
-    rel = db.session.get(Relationship, rel_id)
+    # A shared lock: an end racing this waits for it (and then cancels the new session too), or goes first.
+    rel = db.session.get(Relationship, rel_id, with_for_update={"read": True}, populate_existing=True)
     ours = rel is not None and (principal.role == "admin" or principal == Principal("mentor", rel.mentor_id))
     if not ours or rel.status != "active":
         message = "not an active relationship of yours"

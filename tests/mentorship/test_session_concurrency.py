@@ -99,3 +99,21 @@ def test_a_placement_waits_for_the_host_lock_and_sees_what_was_committed(live, a
         conn.commit()
     worker.join(timeout=30)
     assert outcome and outcome[0][0] == 409 and outcome[0][1]["error"]["code"] == "session_overlaps"
+
+
+def test_sessions_scheduled_while_the_relationship_ends_are_cancelled_or_refused(live, app):
+    """Five sessions are scheduled as the relationship ends: none is left scheduled for an ended relationship."""
+    live.ok("PUT", "/mentors/me/profile", MENTOR, {})
+    rel = _active(live, ("student", 800))
+    calls = []
+    for i in range(5):
+        begin = at(hours=24 * (i + 1))
+        calls.append(("POST", "/sessions", MENTOR, {"title": f"s{i}", "starts_at": wire(begin),
+                                                   "ends_at": wire(begin + dt.timedelta(hours=1)),
+                                                   "relationship_id": rel["id"]}))
+    calls.append(("POST", f"/relationships/{rel['id']}/end", ("student", 800), {"reason": "bye"}))
+    results = live.race(calls)
+    assert results[-1][0] == 200
+    assert {code for code, _ in results[:-1]} <= {201, 422}
+    left = select(func.count()).select_from(Session).where(Session.status == "scheduled")
+    assert scalar(app, left) == 0
