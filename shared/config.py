@@ -118,6 +118,20 @@ def _list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+def _minutes(env: Mapping[str, str], name: str, default: list[int]) -> list[int]:
+    """A comma list of distinct whole minutes, 1 to 10080 (a week), largest first."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return list(default)
+    parts = _list(raw)
+    if not all(part.isascii() and part.isdigit() and 1 <= int(part) <= 10080 for part in parts):
+        raise ConfigError(f"{name} must be a comma list of minutes from 1 to 10080, got {raw!r}")
+    values = [int(part) for part in parts]
+    if len(set(values)) != len(values):
+        raise ConfigError(f"{name} lists a value twice: {raw!r}")
+    return sorted(values, reverse=True)
+
+
 @dataclass
 class Config:
     database_url: str = DEFAULT_SQLITE_URL
@@ -179,6 +193,10 @@ class Config:
     search_min_chars: int = 3
     # API: seconds between runs of the periodic jobs (api/periodic.py); 0 = not in this process.
     periodic_interval: float = 5.0
+    # Sessions: reminders go out this many minutes before the start (api/mentorship/reminders.py).
+    session_reminder_minutes: list[int] = field(default_factory=lambda: [60, 10])
+    # The domain part of calendar UIDs (`session-<id>@<domain>`): keep it fixed, calendar apps key events on it.
+    calendar_uid_domain: str = "mentorship.invalid"
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -315,6 +333,8 @@ class Config:
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
             api_fast_dump=_bool(env, "API_FAST_DUMP", True),
             periodic_interval=_float(env, "PERIODIC_INTERVAL", 5.0),
+            session_reminder_minutes=_minutes(env, "SESSION_REMINDER_MINUTES", [60, 10]),
+            calendar_uid_domain=env.get("CALENDAR_UID_DOMAIN") or "mentorship.invalid",
             gateway_fast_emit=_bool(env, "GATEWAY_FAST_EMIT", True),
             gateway_fast_queue=_bool(env, "GATEWAY_FAST_QUEUE", True),
             gateway_fast_subscriber=_bool(env, "GATEWAY_FAST_SUBSCRIBER", True),

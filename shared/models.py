@@ -470,3 +470,100 @@ class WorkerCursor(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+class Session(Base):
+    """A scheduled meeting hosted by one principal (a mentor, or an admin), for
+    the student of a relationship, a list of attendees, or a group
+    conversation's participants (copied into `session_attendees` when it is
+    made). `sequence` counts the changes a calendar app must pick up (RFC 5545)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        Index("ix_sessions_host_time", "host_role", "host_id", "starts_at"),
+        Index("ix_sessions_starts", "starts_at", "id"),
+        Index("ix_sessions_relationship", "relationship_id", "status"),
+        Index("ix_sessions_conversation", "conversation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host_role: Mapped[str] = mapped_column(Role, nullable=False)
+    host_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    relationship_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("relationships.id", name="fk_sessions_relationship")
+    )
+    conversation_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("conversations.id", name="fk_sessions_conversation")
+    )
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    location: Mapped[Optional[str]] = mapped_column(String(500))  # a place or a URL
+    # UTC, whole seconds.
+    starts_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
+    ends_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
+    # scheduled | cancelled | completed
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="scheduled")
+    cancel_reason: Mapped[Optional[str]] = mapped_column(Text)
+    cancelled_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    completed_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class SessionAttendee(Base):
+    """Who a session is for (the host is not listed) and whether they came."""
+
+    __tablename__ = "session_attendees"
+    __table_args__ = (Index("ix_session_attendees_principal", "role", "principal_id", "session_id"),)
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", name="fk_session_attendees_session"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(Role, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # present|absent|late|excused; NULL = not recorded yet.
+    attendance: Mapped[Optional[str]] = mapped_column(String(16))
+    attendance_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+
+
+class SessionReminder(Base):
+    """One row per session and SESSION_REMINDER_MINUTES offset, rewritten when
+    the time changes and dropped on cancel; the periodic job claims a row by
+    setting `sent_at` where it is NULL (api/mentorship/reminders.py)."""
+
+    __tablename__ = "session_reminders"
+    __table_args__ = (
+        UniqueConstraint("session_id", "minutes_before", name="uq_session_reminders_offset"),
+        Index("ix_session_reminders_due", "sent_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", name="fk_session_reminders_session"), nullable=False
+    )
+    minutes_before: Mapped[int] = mapped_column(Integer, nullable=False)
+    due_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # sent, or skipped (claimed after the session had started, or behind a later reminder).
+    outcome: Mapped[Optional[str]] = mapped_column(String(16))
+
+
+class SessionHost(Base):
+    """A row per host, locked FOR UPDATE while a session of theirs is placed,
+    so two overlapping sessions cannot both pass the overlap check."""
+
+    __tablename__ = "session_hosts"
+
+    host_role: Mapped[str] = mapped_column(Role, primary_key=True)
+    host_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class CalendarFeed(Base):
+    """A principal's calendar feed token; only its SHA-256 is stored."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_calendar_feeds_token"),)
+
+    role: Mapped[str] = mapped_column(Role, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)

@@ -14,6 +14,7 @@ Invariants and what enforces them in the database:
 A request or offer is also refused up front when accepting it could not
 succeed (the student has an active mentor, the mentor is full); those checks
 are advisory, the accept-time ones above are what hold under concurrency.
+Ending a relationship cancels its sessions still to come in the same transaction.
 Every change locks the relationship row first, so two answers to one request
 cannot both pass the state check.
 """
@@ -26,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from api.auth import app_config
 from api.extensions import db
-from api.mentorship import audit_trail
+from api.mentorship import audit_trail, scheduling
 from api.mentorship.access import is_member, members, mentor_of, student_of, visible_relationship
 from api.mentorship.activity_log import announce, log_activity
 from api.mentorship.schemas import relationship_out
@@ -236,6 +237,7 @@ def transition(rel_id: int, action: str, principal: Principal, reason: str | Non
     rel.status = TRANSITIONS[action][1]
     if action == "end":
         rel.end_reason, rel.ended_by_role, rel.ended_by_id, rel.ended_at = reason, principal.role, principal.id, now
+        scheduling.cancel_for_relationship(rel, principal, reason)
     else:
         rel.response_reason, rel.responded_at = reason, now
     db.session.flush()

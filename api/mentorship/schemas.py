@@ -1,6 +1,7 @@
 """The shapes of the mentorship endpoints, in and out (shape only; rules live in the logic modules)."""
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import zoneinfo
@@ -14,6 +15,7 @@ from api.schemas import (
     Flag,
     Id,
     Limit,
+    MemberSchema,
     Number,
     OutSchema,
     PrincipalId,
@@ -369,8 +371,137 @@ class ActivityPage(OutSchema):
     has_more = ma.fields.Boolean()
 
 
+# Sessions
+
+SESSION_STATUSES = ("scheduled", "cancelled", "completed")
+ATTENDANCE = ("present", "absent", "late", "excused")
+MAX_ATTENDEES = 100
+# In a query string an unencoded `+` arrives as a space: `...T10:00:00 02:00` meant `+02:00`.
+_SPACED_OFFSET = re.compile(r" (?=[0-9]{2}(:?[0-9]{2})?$)")
+
+
+class UtcTime(ma.fields.AwareDateTime):
+    """ISO 8601 with an offset (`Z`, `+02:00`), loaded as naive UTC in whole
+    seconds; a time without an offset is refused (whose 10:00 would it be?)."""
+
+    default_error_messages = {
+        "naive": "give the time with an offset, e.g. 2026-03-02T10:00:00Z or +01:00",
+        "range": "must be between the years 2000 and 2100",
+    }
+
+    def __init__(self, *, query: bool = False, **kwargs) -> None:
+        super().__init__(format="iso", **kwargs)
+        self.query = query
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if self.query and isinstance(value, str):
+            value = _SPACED_OFFSET.sub("+", value)
+        aware = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = aware.astimezone(dt.timezone.utc)
+        except OverflowError:  # year 9999 with a negative offset
+            raise self.make_error("range") from None
+        if not 2000 <= utc.year <= 2100:
+            raise self.make_error("range")
+        return utc.replace(tzinfo=None, microsecond=0)
+
+
+def _text(maximum: int, **kwargs):
+    return ma.fields.String(allow_none=True, validate=validate.Length(max=maximum), **kwargs)
+
+
+class SessionPatch(ma.Schema):
+    title = ma.fields.String(validate=[validate.Length(min=1, max=200), not_blank])
+    description = _text(5000)
+    location = _text(500)
+    starts_at = UtcTime()
+    ends_at = UtcTime()
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("give at least one field to change", "_schema")
+
+
+class SessionIn(SessionPatch):
+    title = ma.fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    starts_at = UtcTime(required=True)
+    ends_at = UtcTime(required=True)
+    relationship_id = PrincipalId()
+    attendees = ma.fields.List(ma.fields.Nested(MemberSchema), validate=validate.Length(min=1, max=MAX_ATTENDEES))
+    conversation_id = Id()
+
+    @ma.validates_schema
+    def _one_audience(self, data, **kwargs):
+        given = [name for name in ("relationship_id", "attendees", "conversation_id") if name in data]
+        if len(given) != 1:
+            raise ma.ValidationError("give exactly one of relationship_id, attendees, conversation_id", "_schema")
+
+
+class SessionCancelIn(ma.Schema):
+    reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=2000), not_blank])
+
+
+class AttendanceIn(ma.Schema):
+    principal = ma.fields.Nested(MemberSchema, required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(ATTENDANCE))
+
+
+class SessionQuery(ma.Schema):
+    from_ = UtcTime(query=True, data_key="from")
+    to = UtcTime(query=True)
+    status = ma.fields.String(validate=validate.OneOf(SESSION_STATUSES))
+    before = PrincipalId(strict=False)
+    after = PrincipalId(strict=False)
+    limit = Limit(100, 200)
+
+    @ma.validates_schema
+    def _one_cursor(self, data, **kwargs):
+        if "before" in data and "after" in data:
+            raise ma.ValidationError("give before or after, not both", "_schema")
+
+
+class AttendeeOut(OutSchema):
+    principal = PrincipalRef("role", "principal_id")
+    attendance = ma.fields.String(allow_none=True)
+    attendance_at = Timestamp(allow_none=True)
+
+
+class SessionOut(OutSchema):
+    id = ma.fields.Integer()
+    host = PrincipalRef("host_role", "host_id")
+    relationship_id = ma.fields.Integer(allow_none=True)
+    conversation_id = ma.fields.Integer(allow_none=True)
+    title = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    location = ma.fields.String(allow_none=True)
+    starts_at = Timestamp()
+    ends_at = Timestamp()
+    status = ma.fields.String()
+    cancel_reason = ma.fields.String(allow_none=True)
+    cancelled_at = Timestamp(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    sequence = ma.fields.Integer()
+    attendees = ma.fields.List(ma.fields.Nested(AttendeeOut))
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class SessionPage(OutSchema):
+    sessions = ma.fields.List(ma.fields.Nested(SessionOut))
+    # Pass back as `after` (next page forward) or `before` (the page before); null at the end.
+    next_after = ma.fields.Integer(allow_none=True)
+    next_before = ma.fields.Integer(allow_none=True)
+
+
+class CalendarTokenOut(OutSchema):
+    token = ma.fields.String()
+    url = ma.fields.String()
+    created_at = Timestamp()
+
 
 # One instance each, for the event payloads the logic writes.
 relationship_out = RelationshipOut()
 goal_out = GoalOut()
 activity_out = ActivityOut()
+session_out = SessionOut()
