@@ -38,6 +38,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 Role = String(16)
 # Event data holds a message body escaped as JSON: past TEXT's 64 KB on MySQL.
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+# Emoji compare by bytes: utf8mb4_unicode_ci weighs every emoji outside the BMP the same.
+Emoji = String(64).with_variant(mysql.VARCHAR(64, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -186,6 +188,8 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     last_activity_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+    # An admin deleted it for everyone: gone from every list, its text cleared.
+    deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
 
 class Participant(Base):
@@ -212,6 +216,12 @@ class Participant(Base):
     last_read_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     # No notifications until then (unread still counts); NULL = not muted.
     muted_until: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # Archived until a message comes after this, unless muted when it came (api/messaging/participant_settings.py).
+    archived_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    pinned_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # Delete-for-me: the participant no longer sees messages up to this id, nor events up to this seq.
+    cleared_message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    cleared_seq: Mapped[Optional[int]] = mapped_column(BigInteger)
 
 
 class Message(Base):
@@ -238,6 +248,21 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     edited_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+
+
+class Reaction(Base):
+    """One emoji of one principal on one message."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (UniqueConstraint("message_id", "role", "principal_id", "emoji", name="uq_reactions_one"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", name="fk_reactions_message"),
+                                            nullable=False)
+    role: Mapped[str] = mapped_column(Role, nullable=False)
+    principal_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    emoji: Mapped[str] = mapped_column(Emoji, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
 
 
 class Notification(Base):

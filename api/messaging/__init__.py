@@ -1,7 +1,17 @@
-"""Messaging: conversations, messages, read markers and unread counts, search,
+"""Messaging: conversations, messages, reactions, read markers and unread counts, search,
 notifications, blocks, admin broadcasts and events over REST."""
-from api.messaging import blocks, broadcasts, conversations, events, messages, notifications, unread
+from api.messaging import (
+    blocks,
+    broadcasts,
+    conversations,
+    events,
+    messages,
+    notifications,
+    reactions,
+    unread,
+)
 
 BLUEPRINTS = [
-    conversations.blp, messages.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp, events.blp,
+    conversations.blp, messages.blp, reactions.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp,
+    events.blp,
 ]
