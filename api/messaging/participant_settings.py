@@ -7,8 +7,9 @@ their event (`conversation:updated`) goes to the caller's personal room.
   after the archive, unless the participant was muted when it came. Read,
   not written, on each send: a conversation is archived while its last
   activity is not after `archived_at`, or came while muted (`muted_until`
-  after it). A settings change first writes down what that rule says now,
-  so a later mute or unmute does not move an older message's effect.
+  after it). A settings change first writes down what that rule says now
+  (`archived_at` moves up to the last activity, or clears), so a later
+  mute or unmute does not change an older message's effect.
 - **Muted** (`muted_until`): no notifications until then; unread still counts.
 - **Pinned** (`pinned_at`): first in the list.
 - **Delete for me** (`cleared_message_id`, `cleared_seq`): the messages and
@@ -86,8 +87,9 @@ def change(conversation_id: int, principal: Principal, args: dict) -> None:
     until = _utc(args.get("muted_until"))  # checked before anything changes
     activity, now = _activity(conversation, me), utcnow()
     before = settings_of(conversation.id, me, activity)
-    if not before["archived"]:
-        me.archived_at = None  # a message brought it back: a later mute must not archive it again
+    # Write down what the rule says now, so a later mute or unmute leaves earlier messages' effect alone:
+    # a message brought it back (no archive to resurrect), or every message so far came while muted.
+    me.archived_at = max(me.archived_at, activity) if before["archived"] else None
     if "archived" in args:
         me.archived_at = (me.archived_at or now) if args["archived"] else None
     if "pinned" in args:
