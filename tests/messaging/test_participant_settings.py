@@ -227,6 +227,7 @@ def test_delete_for_me_hides_the_history_for_the_caller_only(as_, chat, events):
     assert student.get(f"/conversations/{chat}/messages").get_json()["messages"] == []
     assert student.get("/unread").get_json()["total"] == 0
     assert student.get("/messages/search?q=zebra").get_json()["messages"] == []
+    assert "zebra" not in json.dumps(student.get("/events?after=0").get_json())
     one = student.get(f"/conversations/{chat}").get_json()
     assert one["last_message"] is None and one["unread"] == 0
     assert len(mentor.get(f"/conversations/{chat}/messages").get_json()["messages"]) == 2  # theirs is intact
@@ -237,6 +238,9 @@ def test_delete_for_me_hides_the_history_for_the_caller_only(as_, chat, events):
         "zebra crossing three"]
     assert [m["body"] for m in student.get("/messages/search?q=zebra").get_json()["messages"]] == [
         "zebra crossing three"]
+    replayed = [e["data"]["body"] for e in student.get("/events?after=0").get_json()["events"]
+                if e["type"] == "message:created"]
+    assert replayed == ["zebra crossing three"]
 
 
 def test_an_admin_deletes_a_conversation_for_everyone(app, as_, relationship, events):
