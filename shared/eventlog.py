@@ -53,9 +53,8 @@ def read_rooms_after(
     room_names = list(room_names)
     if not room_names:
         return []
-    wanted = Event.room.in_(room_names)
-    for room, seq in (floors or {}).items():
-        wanted = and_(wanted, or_(Event.room != room, Event.seq > seq))
+    above_floors = [or_(Event.room != room, Event.seq > seq) for room, seq in (floors or {}).items()]
+    wanted = and_(Event.room.in_(room_names), *above_floors)
     query = (
         select(*_EVENT_COLUMNS)
         .where(wanted, Event.id > after)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from api.extensions import db
-from shared.models import Conversation, Event, Message, MentorProfile, Participant, StudentNeeds
+from shared.models import Conversation, Event, MentorProfile, Message, Participant, StudentNeeds
 from tests.messaging.conftest import send
 from tests.messaging.test_private_text import stored_text
 

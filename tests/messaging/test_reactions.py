@@ -25,7 +25,8 @@ def chat(as_, mentorship):
 
 def reaction_rows(app) -> list[tuple]:
     with app.app_context():
-        return [(r.message_id, r.role, r.principal_id, r.emoji) for r in db.session.query(Reaction).order_by(Reaction.id)]
+        rows = db.session.query(Reaction).order_by(Reaction.id)
+        return [(r.message_id, r.role, r.principal_id, r.emoji) for r in rows]
 
 
 def test_react_again_and_take_back(as_, chat, events):
@@ -38,7 +39,8 @@ def test_react_again_and_take_back(as_, chat, events):
     assert mentor.put(path(mid, "👍")).status_code == 201
     assert mentor.put(path(mid, "🎉")).status_code == 201
     listed = student.get(f"/conversations/{cid}/messages").get_json()["messages"][0]
-    assert listed["reactions"] == [{"emoji": "👍", "count": 2, "mine": True}, {"emoji": "🎉", "count": 1, "mine": False}]
+    assert listed["reactions"] == [{"emoji": "👍", "count": 2, "mine": True},
+                                   {"emoji": "🎉", "count": 1, "mine": False}]
     assert len(events(f"conversation:{cid}", "reaction:added")) == 3
     removed = student.delete(path(mid, "👍"))
     assert removed.status_code == 200
@@ -53,9 +55,10 @@ def test_reaction_events_carry_the_new_count_and_who(as_, chat):
     as_(*STUDENT).put(path(mid, "❤️"))
     as_(*MENTOR).put(path(mid, "❤️"))
     logged = [e for e in as_(*STUDENT).get("/events?after=0").get_json()["events"] if e["type"] == "reaction:added"]
+    heart = {"message_id": mid, "conversation_id": cid, "emoji": "❤️"}
     assert [e["data"] for e in logged] == [
-        {"message_id": mid, "conversation_id": cid, "emoji": "❤️", "count": 1, "principal": {"role": "student", "id": 2}},
-        {"message_id": mid, "conversation_id": cid, "emoji": "❤️", "count": 2, "principal": {"role": "mentor", "id": 1}},
+        {**heart, "count": 1, "principal": {"role": "student", "id": 2}},
+        {**heart, "count": 2, "principal": {"role": "mentor", "id": 1}},
     ]
     assert logged[1]["seq"] == logged[0]["seq"] + 1 and logged[0]["room"] == f"conversation:{cid}"
 
