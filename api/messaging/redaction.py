@@ -17,6 +17,7 @@ import json
 from sqlalchemy import delete, func, select, update
 
 from api.extensions import db
+from api.mentorship import audit_trail
 from api.messaging.access import live_conversation, lock_conversation, room_event, visible_conversation
 from api.messaging.schemas import deleted_out, message_out
 from shared.auth import Principal
@@ -28,6 +29,7 @@ from shared.timeutil import utcnow
 # Events whose data is the message itself, and events that copy its body into a `body` field.
 MESSAGE_TYPES = frozenset({"message:created", "message:updated", "message:deleted"})
 BODY_COPY_TYPES = frozenset({"broadcast:created", "notification:created"})
+ERASED_FIELDS = ("type", "title", "deleted_at")
 
 
 def _rewritten(type_: str, data: dict, message: dict) -> dict:
@@ -88,6 +90,10 @@ def erase_conversation(conversation_id: int, actor: Principal) -> None:
     if current:
         _rewrite_events(ids, current)
         _rewrite_notifications(Notification.message_id.in_(ids), None)
+    before = audit_trail.snapshot(conversation, ERASED_FIELDS)
     conversation.deleted_at, conversation.direct_key = now, None
+    # Moderation leaves a trace: who erased which conversation, and when (GET /audit?entity=conversation).
+    audit_trail.record_change("conversation", conversation.id, "deleted", before,
+                              audit_trail.snapshot(conversation, ERASED_FIELDS), actor=actor)
     data = {"conversation_id": conversation.id, "scope": "everyone", "deleted_by": actor.as_dict()}
     room_event(conversation, "conversation:deleted", deleted_out.dump(data))

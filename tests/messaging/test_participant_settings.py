@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from api.extensions import db
-from shared.models import Conversation, Event, MentorProfile, Message, Participant, StudentNeeds
+from shared.models import AuditEntry, Conversation, Event, MentorProfile, Message, Participant, StudentNeeds
 from tests.messaging.conftest import send
 from tests.messaging.test_private_text import stored_text
 
@@ -266,6 +266,10 @@ def test_an_admin_deletes_a_conversation_for_everyone(app, as_, relationship, ev
         assert "zebra" not in everything_readable_without(as_, who, gid)
     assert "zebra" not in stored_text(app)
     assert as_("admin", 9).delete(f"/conversations/{gid}?for=everyone").status_code == 404
+    with app.app_context():
+        entry = db.session.query(AuditEntry).filter_by(entity="conversation", entity_id=gid).one()
+        assert (entry.action, entry.actor_role, entry.actor_id, entry.before) == (
+            "deleted", "admin", 9, {"deleted_at": None})
 
 
 def everything_readable_without(as_, who, cid: int) -> str:
