@@ -35,14 +35,30 @@ def principal_rooms(conn: Any, principal: Principal) -> list[str]:
     return rooms.base_rooms(principal) + [rooms.conversation(c) for c in conversation_ids(conn, principal)]
 
 
-def read_rooms_after(conn: Any, room_names: Iterable[str], after: int, limit: int) -> list[dict]:
-    """Envelopes of `room_names` with id > after, oldest first, at most `limit`."""
+def cleared_floors(conn: Any, principal: Principal) -> dict[str, int]:
+    """Per conversation room the principal deleted for themselves: the last seq they cleared."""
+    query = select(Participant.conversation_id, Participant.cleared_seq).where(
+        Participant.role == principal.role,
+        Participant.principal_id == principal.id,
+        Participant.left_at.is_(None),
+        Participant.cleared_seq.is_not(None),
+    )
+    return {rooms.conversation(cid): seq for cid, seq in conn.execute(query)}
+
+
+def read_rooms_after(
+    conn: Any, room_names: Iterable[str], after: int, limit: int, floors: dict[str, int] | None = None
+) -> list[dict]:
+    """Envelopes of `room_names` with id > after, oldest first, at most `limit`;
+    in a room of `floors`, only the events above its seq."""
     room_names = list(room_names)
     if not room_names:
         return []
+    above_floors = [or_(Event.room != room, Event.seq > seq) for room, seq in (floors or {}).items()]
+    wanted = and_(Event.room.in_(room_names), *above_floors)
     query = (
         select(*_EVENT_COLUMNS)
-        .where(Event.room.in_(room_names), Event.id > after)
+        .where(wanted, Event.id > after)
         .order_by(Event.id)
         .limit(limit)
     )

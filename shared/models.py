@@ -40,6 +40,8 @@ Role = String(16)
 LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 # Compared byte for byte on MySQL: casefolded in Python, and distinct under unicode_ci rules.
 BinaryTag = String(100).with_variant(mysql.VARCHAR(100, collation="utf8mb4_bin"), "mysql", "mariadb")
+# Emoji compare by bytes: utf8mb4_unicode_ci weighs every emoji outside the BMP the same.
+Emoji = String(64).with_variant(mysql.VARCHAR(64, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -213,6 +215,8 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     last_activity_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+    # An admin deleted it for everyone: gone from every list, its text cleared.
+    deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
 
 
 class Team(Base):
@@ -267,6 +271,12 @@ class Participant(Base):
     muted_until: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     # A broadcast's recipient: reads and marks read, cannot post, listed to nobody else.
     read_only: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Archived until a message comes after this, unless muted when it came (api/messaging/participant_settings.py).
+    archived_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    pinned_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # Delete-for-me: the participant no longer sees messages up to this id, nor events up to this seq.
+    cleared_message_id: Mapped[Optional[int]] = mapped_column(BigInteger)
+    cleared_seq: Mapped[Optional[int]] = mapped_column(BigInteger)
 
 
 class Message(Base):
@@ -293,6 +303,21 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     edited_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+
+
+class Reaction(Base):
+    """One emoji of one principal on one message."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (UniqueConstraint("message_id", "role", "principal_id", "emoji", name="uq_reactions_one"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", name="fk_reactions_message"),
+                                            nullable=False)
+    role: Mapped[str] = mapped_column(Role, nullable=False)
+    principal_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    emoji: Mapped[str] = mapped_column(Emoji, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
 
 
 class Notification(Base):

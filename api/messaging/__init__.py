@@ -1,8 +1,18 @@
-"""Messaging: conversations, messages, read markers and unread counts, search,
+"""Messaging: conversations, messages, reactions, read markers and unread counts, search,
 notifications, blocks, admin broadcasts, team rosters and events over REST."""
-from api.messaging import blocks, broadcasts, conversations, events, messages, notifications, teams, unread
+from api.messaging import (
+    blocks,
+    broadcasts,
+    conversations,
+    events,
+    messages,
+    notifications,
+    reactions,
+    teams,
+    unread,
+)
 
 BLUEPRINTS = [
-    conversations.blp, messages.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp, events.blp,
-    teams.blp,
+    conversations.blp, messages.blp, reactions.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp,
+    events.blp, teams.blp,
 ]

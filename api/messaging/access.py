@@ -7,7 +7,7 @@ to the messages up to `left_message_id` and can no longer write.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 
 from api.extensions import db
 from api.outbox import record
@@ -36,9 +36,15 @@ def participant_row(conversation_id: int, principal: Principal) -> Participant |
     ).scalar_one_or_none()
 
 
+def live_conversation(conversation_id: int) -> Conversation | None:
+    """The conversation unless it does not exist or an admin deleted it for everyone."""
+    conversation = db.session.get(Conversation, conversation_id) if conversation_id <= MAX_ID else None
+    return conversation if conversation is not None and conversation.deleted_at is None else None
+
+
 def visible_conversation(conversation_id: int, principal: Principal) -> tuple[Conversation, Participant]:
     """The conversation and the caller's membership; 404 for everyone else."""
-    conversation = db.session.get(Conversation, conversation_id) if conversation_id <= MAX_ID else None
+    conversation = live_conversation(conversation_id)
     me = participant_row(conversation.id, principal) if conversation else None
     if me is None:
         raise NotFound("conversation not found", code="conversation_not_found")
@@ -51,7 +57,7 @@ def require_active(me: Participant) -> None:
 
 
 def can_see(me: Participant | None, message_id: int) -> bool:
-    if me is None:
+    if me is None or message_id <= (me.cleared_message_id or 0):
         return False
     return me.left_at is None or (me.left_message_id is not None and message_id <= me.left_message_id)
 
@@ -63,6 +69,7 @@ def visible_message_clause(role: str, principal_id: int):
         Participant.role == role,
         Participant.principal_id == principal_id,
         or_(Participant.left_at.is_(None), Message.id <= Participant.left_message_id),
+        Message.id > func.coalesce(Participant.cleared_message_id, 0),
     )
 
 

@@ -1,15 +1,19 @@
-"""Conversations: list, open (direct/group), one in detail, members, read marker."""
+"""Conversations: list, open (direct/group), one in detail, members, read marker; the caller's
+settings, leaving, deleting."""
 from __future__ import annotations
 
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
-from api.messaging import inbox, membership, rostering, sending
+from api.messaging import inbox, membership, participant_settings, redaction, rostering, sending
 from api.messaging.schemas import (
     ConversationCreate,
+    ConversationDeleted,
+    ConversationDeleteQuery,
     ConversationListQuery,
     ConversationOut,
     ConversationPage,
+    ConversationSettings,
     MarkerOut,
     MembersOut,
     ParticipantsAdd,
@@ -28,8 +32,9 @@ CONVERSATION = "/conversations/<int(max=9223372036854775807):conversation_id>"
 @blp.arguments(ConversationListQuery, location="query")
 @blp.response(200, ConversationPage)
 def list_conversations(args):
-    """The caller's conversations, newest activity first, with last message and unread count."""
-    return inbox.list_conversations(current_principal(), args["limit"], args.get("before"), args.get("context"))
+    """The caller's conversations, pinned first, then newest activity, with last message and unread count."""
+    return inbox.list_conversations(current_principal(), args["limit"], args.get("before"), args["archived"],
+                                    args.get("q"), args.get("context"))
 
 
 @blp.route("/conversations", methods=["POST"])
@@ -97,3 +102,42 @@ def mark_read(args, conversation_id):
     marker = sending.mark_read(conversation_id, current_principal(), args["message_id"])
     db.session.commit()
     return marker
+
+
+@blp.route(CONVERSATION + "/settings", methods=["PATCH"])
+@blp.authenticated()
+@blp.arguments(ConversationSettings)
+@blp.response(200, ConversationOut)
+@blp.errors(404)
+def change_settings(args, conversation_id):
+    """The caller's own `archived`, `muted_until`, `pinned` (seen by nobody else)."""
+    participant_settings.change(conversation_id, current_principal(), args)
+    db.session.commit()
+    return inbox.describe_one(conversation_id, current_principal())
+
+
+@blp.route(CONVERSATION + "/leave", methods=["POST"])
+@blp.authenticated()
+@blp.response(200, ConversationOut, description="The conversation as the caller now sees it: as a former member.")
+@blp.errors(404, 409)
+def leave_conversation(conversation_id):
+    """Leave a group (409 `cannot_leave` for direct and mentorship conversations)."""
+    membership.leave(conversation_id, current_principal())
+    db.session.commit()
+    return inbox.describe_one(conversation_id, current_principal())
+
+
+@blp.route(CONVERSATION, methods=["DELETE"])
+@blp.authenticated()
+@blp.arguments(ConversationDeleteQuery, location="query")
+@blp.response(200, ConversationDeleted)
+@blp.errors(404)
+def delete_conversation(args, conversation_id):
+    """Delete for me (`?for=me`, the default: hide it and its history so far), or for everyone (admins)."""
+    me = current_principal()
+    if args["scope"] == "everyone":
+        redaction.erase_conversation(conversation_id, me)
+    else:
+        participant_settings.clear_for_me(conversation_id, me)
+    db.session.commit()
+    return {"conversation_id": conversation_id, "scope": args["scope"], "deleted_by": me.as_dict()}

@@ -54,7 +54,9 @@ def publish_event(args):
 def list_events(args):
     """The caller's events after an id, oldest first (resync over REST)."""
     caller_rooms = eventlog.principal_rooms(db.session, current_principal())
-    events = eventlog.read_rooms_after(db.session, caller_rooms, args["after"], args["limit"] + 1)
+    # What the caller deleted for themselves stays gone here too.
+    floors = eventlog.cleared_floors(db.session, current_principal())
+    events = eventlog.read_rooms_after(db.session, caller_rooms, args["after"], args["limit"] + 1, floors)
     events, more = split_page(events, args["limit"])
     last = events[-1]["id"] if events else args["after"]
     return {"events": events, "last_event_id": last, "more": more}

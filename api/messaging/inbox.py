@@ -1,8 +1,9 @@
 """The caller's inbox: the list of conversations, one in detail, unread counts.
 
-A page costs four queries whatever its size (conversations with the caller's
-membership, their participants, their last messages, the caller's unread
-counts), never one per conversation.
+A page costs five queries whatever its size (conversations with the caller's
+membership and settings, their participants with display names, their last
+messages, those messages' reactions, the caller's unread counts), never one
+per conversation.
 
 A former member sees a conversation as it was when they left: its last
 message and activity then, `last_seq` then, the participants of then (who
@@ -15,35 +16,42 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from api.extensions import db
+from api.messaging import participant_settings, reacting
 from api.messaging.access import participant_row, visible_conversation
+from api.messaging.search import containing
 from api.paging import fetch_page
 from api.schemas import Augmented
 from shared.auth import Principal
-from shared.models import Conversation, Message, Participant
+from shared.models import Conversation, MentorProfile, Message, Participant, StudentNeeds
 
 EPOCH = dt.datetime(1970, 1, 1)
 
 
-def encode_cursor(activity_at: dt.datetime, conversation_id: int) -> str:
+def encode_cursor(activity_at: dt.datetime, conversation_id: int, pinned: bool = False) -> str:
     micros = (activity_at - EPOCH) // dt.timedelta(microseconds=1)
-    return f"{micros}_{conversation_id}"
+    return f"{'p' if pinned else ''}{micros}_{conversation_id}"
 
 
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    micros, _, conversation_id = cursor.partition("_")
+def decode_cursor(cursor: str) -> tuple[bool, dt.datetime, int]:
+    pinned = cursor.startswith("p")
+    micros, _, conversation_id = cursor.removeprefix("p").partition("_")
     # The schema's regexp bounds both numbers; clamp the time to what datetime holds.
     micros = min(int(micros), (dt.datetime(9999, 1, 1) - EPOCH) // dt.timedelta(microseconds=1))
-    return EPOCH + dt.timedelta(microseconds=micros), min(int(conversation_id), 2**63 - 1)
+    return pinned, EPOCH + dt.timedelta(microseconds=micros), min(int(conversation_id), 2**63 - 1)
 
 
 def visible_last_id(conversation: Conversation, me: Participant) -> int | None:
-    if me.left_at is not None:
-        return me.left_message_id
-    return conversation.last_message_id
+    last = me.left_message_id if me.left_at is not None else conversation.last_message_id
+    return None if last is not None and last <= (me.cleared_message_id or 0) else last
+
+
+# visible_last_id in SQL, before delete-for-me.
+VISIBLE_LAST = case((Participant.left_at.is_(None), Conversation.last_message_id), else_=Participant.left_message_id)
+PINNED = case((Participant.pinned_at.is_not(None), 1), else_=0)
 
 
 # The last message a former member saw (their `left_message_id`).
@@ -96,6 +104,7 @@ def unread_counts(principal: Principal, conversation_ids: list[int] | None = Non
             Message.deleted_at.is_(None),
             or_(Message.sender_role != principal.role, Message.sender_id != principal.id),
             or_(Participant.left_at.is_(None), Message.id <= Participant.left_message_id),
+            Message.id > func.coalesce(Participant.cleared_message_id, 0),
         )
         .group_by(Message.conversation_id)
     )
@@ -104,27 +113,49 @@ def unread_counts(principal: Principal, conversation_ids: list[int] | None = Non
     return {cid: count for cid, count in db.session.execute(query)}
 
 
-def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principal) -> list[Augmented]:
-    """Conversations with participants, last message and unread count (ConversationOut), in three queries."""
-    ids = [c.id for c, _ in pairs]
+def _with_names(query, participant):
+    """`query` joined to the profile or needs that name `participant` (an entity or alias)."""
+    return (
+        query.outerjoin(MentorProfile, and_(participant.role == "mentor",
+                                            MentorProfile.mentor_id == participant.principal_id))
+        .outerjoin(StudentNeeds, and_(participant.role == "student",
+                                      StudentNeeds.student_id == participant.principal_id))
+    )
+
+
+def members_with_names(conversation_ids: list[int], viewer: Principal | None = None) -> dict[int, list[Augmented]]:
+    """Each conversation's participant rows with their `display_name` (the mentor's
+    profile, the student's needs; admins have none), in one query; to a `viewer`,
+    a broadcast's other recipients are left out."""
     members = defaultdict(list)
-    # A broadcast's read-only recipients are listed to themselves only.
-    listed = or_(Participant.read_only == false(),
-                 and_(Participant.role == principal.role, Participant.principal_id == principal.id))
-    for p in db.session.execute(
-        select(Participant).where(Participant.conversation_id.in_(ids), listed).order_by(Participant.id)
-    ).scalars():
-        members[p.conversation_id].append(p)
+    query = _with_names(select(Participant, MentorProfile.display_name, StudentNeeds.display_name), Participant)
+    query = query.where(Participant.conversation_id.in_(conversation_ids)).order_by(Participant.id)
+    if viewer is not None:
+        # A broadcast's read-only recipients are listed to themselves only.
+        query = query.where(or_(Participant.read_only == false(),
+                                and_(Participant.role == viewer.role, Participant.principal_id == viewer.id)))
+    for p, mentor_name, student_name in db.session.execute(query):
+        members[p.conversation_id].append(Augmented(p, display_name=mentor_name or student_name))
+    return members
+
+
+def _describe(pairs: list[tuple[Conversation, Participant]], principal: Principal) -> list[Augmented]:
+    """Conversations with participants, last message and unread count (ConversationOut), in four queries."""
+    ids = [c.id for c, _ in pairs]
+    members = members_with_names(ids, principal)
     last_ids = [i for i in (visible_last_id(c, me) for c, me in pairs) if i is not None]
-    last = {m.id: m for m in db.session.execute(select(Message).where(Message.id.in_(last_ids))).scalars()}
+    last = {m.id: m for m in reacting.with_reactions(
+        db.session.execute(select(Message).where(Message.id.in_(last_ids))).scalars().all(), principal)}
     unread = unread_counts(principal, ids)
     described = []
     for c, me in pairs:
         message = last.get(visible_last_id(c, me) or 0)
+        activity = activity_at(c, me, message)
         described.append(Augmented(
             c, participants=as_of_leaving(members[c.id], me), last_message=message, unread=unread.get(c.id, 0),
-            last_activity_at=activity_at(c, me, message),
+            last_activity_at=activity,
             last_seq=c.last_seq if me.left_at is None or me.left_seq is None else me.left_seq,
+            **{k: v for k, v in participant_settings.settings_of(c.id, me, activity).items() if k != "conversation_id"},
         ))
     return described
 
@@ -137,21 +168,46 @@ def in_context(query, context: str | None):
     return query.where(Conversation.context_kind == kind, Conversation.context_id == int(context_id))
 
 
-def list_conversations(principal: Principal, limit: int, before: str | None, context: str | None = None) -> dict:
+def _matching(q: str):
+    """SQL: the title or a participant's display name contains `q` (any case; LIKE wildcards taken literally)."""
+    pattern = containing(q.lower())
+    other = aliased(Participant)
+    named = (
+        _with_names(select(other.id), other)
+        .where(other.conversation_id == Conversation.id, or_(
+            func.lower(MentorProfile.display_name).like(pattern, escape="\\"),
+            func.lower(StudentNeeds.display_name).like(pattern, escape="\\"),
+        ))
+    )
+    return or_(func.lower(Conversation.title).like(pattern, escape="\\"), named.exists())
+
+
+def list_conversations(
+    principal: Principal, limit: int, before: str | None, archived: bool = False, q: str | None = None,
+    context: str | None = None,
+) -> dict:
+    """A page of the caller's list: pinned first, then newest activity; archived ones only with `archived`."""
+    archived_now = participant_settings.archived_clause(ACTIVITY)
     query = (
         select(Conversation, Participant, ACTIVITY)
         .join(Participant, Participant.conversation_id == Conversation.id)
         .outerjoin(LeftMessage, and_(Participant.left_at.is_not(None), LeftMessage.id == Participant.left_message_id))
-        .where(Participant.role == principal.role, Participant.principal_id == principal.id)
-        .order_by(ACTIVITY.desc(), Conversation.id.desc())
+        .where(Participant.role == principal.role, Participant.principal_id == principal.id,
+               Conversation.deleted_at.is_(None), not_(participant_settings.hidden_clause(VISIBLE_LAST)),
+               archived_now if archived else not_(archived_now))
+        .order_by(PINNED.desc(), ACTIVITY.desc(), Conversation.id.desc())
     )
     query = in_context(query, context)
+    if q:
+        query = query.where(_matching(q))
     if before:
-        at, cid = decode_cursor(before)
-        query = query.where(or_(ACTIVITY < at, and_(ACTIVITY == at, Conversation.id < cid)))
+        pinned, at, cid = decode_cursor(before)
+        later = or_(ACTIVITY < at, and_(ACTIVITY == at, Conversation.id < cid))
+        query = query.where(or_(and_(PINNED == 1, later), PINNED == 0) if pinned else and_(PINNED == 0, later))
     rows, more = fetch_page(query, limit, scalars=False)
     items = _describe([(c, me) for c, me, _ in rows], principal) if rows else []
-    return {"conversations": items, "next_before": encode_cursor(rows[-1][2], rows[-1][0].id) if more else None}
+    cursor = encode_cursor(rows[-1][2], rows[-1][0].id, rows[-1][1].pinned_at is not None) if more else None
+    return {"conversations": items, "next_before": cursor}
 
 
 def describe_one(conversation_id: int, principal: Principal) -> Augmented:
@@ -170,7 +226,4 @@ def describe_for(conversation_id: int, principal: Principal) -> Augmented:
 
 
 def members_of(conversation_id: int) -> dict:
-    rows = db.session.execute(
-        select(Participant).where(Participant.conversation_id == conversation_id).order_by(Participant.id)
-    ).scalars()
-    return {"conversation_id": conversation_id, "participants": list(rows)}
+    return {"conversation_id": conversation_id, "participants": members_with_names([conversation_id])[conversation_id]}

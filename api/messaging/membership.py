@@ -9,6 +9,7 @@ from api.extensions import db
 from api.messaging.access import (
     OPEN_STATUSES,
     blocked_between,
+    live_conversation,
     lock_conversation,
     participant_row,
     personal_event,
@@ -173,7 +174,7 @@ def open_group(
 
 def _manageable_group(conversation_id: int, actor: Principal) -> Conversation:
     if actor.is_admin:
-        conversation = db.session.get(Conversation, conversation_id)
+        conversation = live_conversation(conversation_id)
         if conversation is None:
             raise NotFound("conversation not found", code="conversation_not_found")
     else:
@@ -237,3 +238,14 @@ def remove_member(conversation_id: int, actor: Principal, principal: Principal) 
     dismiss(conversation, row)
     return conversation
 
+
+
+def leave(conversation_id: int, principal: Principal) -> Conversation:
+    """The caller leaves a group (as `remove_member` for themselves); other kinds cannot be left."""
+    conversation, me = visible_conversation(conversation_id, principal)
+    if conversation.type != "group":
+        raise Conflict(f"a {conversation.type} conversation cannot be left; delete it for yourself instead",
+                       code="cannot_leave", details={"type": conversation.type})
+    if me.left_at is not None:
+        raise Conflict("you have already left this conversation", code="already_left")
+    return remove_member(conversation.id, principal, principal)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
-from api.messaging import search, sending
+from api.messaging import reacting, search, sending
 from api.messaging.schemas import (
     MessageCreate,
     MessageEdit,
@@ -27,7 +27,8 @@ MESSAGE = "/messages/<int(max=9223372036854775807):message_id>"
 @blp.errors(404)
 def list_messages(args, conversation_id):
     """A page of messages by id cursor (`before`/`after`, `limit` <= 100), newest first."""
-    return sending.list_messages(conversation_id, current_principal(), args)
+    page = sending.list_messages(conversation_id, current_principal(), args)
+    return {**page, "messages": reacting.with_reactions(page["messages"], current_principal())}
 
 
 @blp.route(CONVERSATION_MESSAGES, methods=["POST"])
@@ -40,7 +41,7 @@ def send_message(args, conversation_id):
     """Send a message; a retried `client_msg_id` returns the original with 200."""
     message, created = sending.send(conversation_id, current_principal(), args)
     db.session.commit()
-    return message, 201 if created else 200
+    return reacting.with_reactions_one(message, current_principal()), 201 if created else 200
 
 
 @blp.route(MESSAGE, methods=["PATCH"])
@@ -52,7 +53,7 @@ def edit_message(args, message_id):
     """Edit one's own message within the edit window."""
     message = sending.edit(message_id, current_principal(), args["body"])
     db.session.commit()
-    return message
+    return reacting.with_reactions_one(message, current_principal())
 
 
 @blp.route(MESSAGE, methods=["DELETE"])
@@ -63,7 +64,7 @@ def delete_message(message_id):
     """Soft-delete a message (sender or admin); its body is gone from then on."""
     message = sending.delete(message_id, current_principal())
     db.session.commit()
-    return message
+    return reacting.with_reactions_one(message, current_principal())
 
 
 @blp.route("/messages/search")
@@ -72,4 +73,5 @@ def delete_message(message_id):
 @blp.response(200, SearchPage)
 def search_messages(args):
     """Messages matching `q` in the caller's conversations, newest first."""
-    return search.search(current_principal(), args["q"], args["limit"], args.get("before"))
+    found = search.search(current_principal(), args["q"], args["limit"], args.get("before"))
+    return {**found, "messages": reacting.with_reactions(found["messages"], current_principal())}

@@ -21,10 +21,12 @@ from api.schemas import (
     PrincipalRef,
     PrincipalSchema,
     Timestamp,
+    not_blank,
 )
 from shared import rooms
 
-CURSOR = re.compile(r"^\d{1,19}_\d{1,19}$")
+# `<activity micros>_<id>`, after a pinned row `p<activity micros>_<id>` (pinned ones come first).
+CURSOR = re.compile(r"^p?\d{1,19}_\d{1,19}$")
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 EMAIL_CHOICES = ("off", "instant", "hourly", "daily", "weekly")
 
@@ -38,6 +40,8 @@ def known_timezone(name: str) -> None:
     """An IANA zone name this machine's zone database has (`Europe/Paris`, `UTC`)."""
     if name not in _timezones():
         raise ma.ValidationError("not a known IANA time zone (e.g. Europe/Paris)")
+
+
 TYPE_PATTERN = r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$"
 _NAMED_ROOMS = "|".join([rooms.ADMINS, *rooms.AUDIENCE_ROOMS.values()])
 ROOM_PATTERN = rf"^({_NAMED_ROOMS}|(conversation|mentor|student|admin|service):[1-9][0-9]{{0,18}})$"
@@ -94,6 +98,24 @@ class ConversationListQuery(ma.Schema):
     limit = Limit(20, 100)
     before = ma.fields.String(validate=validate.Regexp(CURSOR, error="not a cursor from next_before"))
     context = ma.fields.String(validate=_context_filter)
+    archived = Flag(strict=False, load_default=False)
+    q = ma.fields.String(validate=[validate.Length(1, 100), not_blank])
+
+
+class ConversationSettings(ma.Schema):
+    archived = Flag()
+    pinned = Flag()
+    # With an offset; in the past (or null) unmutes.
+    muted_until = ma.fields.AwareDateTime(format="iso", allow_none=True)
+
+    @ma.validates_schema
+    def something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("give at least one of `archived`, `muted_until`, `pinned`", "_schema")
+
+
+class ConversationDeleteQuery(ma.Schema):
+    scope = ma.fields.String(data_key="for", load_default="me", validate=validate.OneOf(["me", "everyone"]))
 
 
 class MessageListQuery(ma.Schema):
@@ -247,7 +269,15 @@ class _BodyUnlessDeleted(ma.fields.String):
         return None if obj.deleted_at is not None else obj.body
 
 
+class ReactionCount(OutSchema):
+    emoji = ma.fields.String()
+    count = ma.fields.Integer()
+    mine = ma.fields.Boolean()
+
+
 class MessageOut(OutSchema):
+    """A message; `reactions` added by api/messaging/reacting.py (not in message events: `mine` is per reader)."""
+
     id = ma.fields.Integer()
     conversation_id = ma.fields.Integer()
     sender = PrincipalRef("sender_role", "sender_id")
@@ -258,6 +288,22 @@ class MessageOut(OutSchema):
     created_at = Timestamp()
     edited_at = Timestamp(allow_none=True)
     deleted_at = Timestamp(allow_none=True)
+    reactions = ma.fields.List(ma.fields.Nested(ReactionCount))
+
+
+class ReactionsOut(OutSchema):
+    message_id = ma.fields.Integer()
+    reactions = ma.fields.List(ma.fields.Nested(ReactionCount))
+
+
+class ReactionEvent(OutSchema):
+    """The data of `reaction:added` and `reaction:removed`: the emoji's new count on the message."""
+
+    message_id = ma.fields.Integer()
+    conversation_id = ma.fields.Integer()
+    emoji = ma.fields.String()
+    count = ma.fields.Integer()
+    principal = ma.fields.Nested(PrincipalSchema)
 
 
 class MessagePage(OutSchema):
@@ -275,6 +321,7 @@ class SearchPage(OutSchema):
 class ParticipantOut(OutSchema):
     role = ma.fields.String()
     id = ma.fields.Integer(attribute="principal_id")
+    display_name = ma.fields.String(allow_none=True)  # from the mentor's profile or the student's needs
     joined_at = Timestamp()
     left_at = Timestamp(allow_none=True)
     last_read_message_id = ma.fields.Integer(allow_none=True)
@@ -297,6 +344,27 @@ class ConversationOut(OutSchema):
     participants = ma.fields.List(ma.fields.Nested(ParticipantOut))
     last_message = ma.fields.Nested(MessageOut, allow_none=True)
     unread = ma.fields.Integer()
+    # The caller's own settings (PATCH /conversations/{id}/settings).
+    archived = ma.fields.Boolean()
+    pinned = ma.fields.Boolean()
+    muted_until = Timestamp(allow_none=True)
+
+
+class SettingsOut(OutSchema):
+    """The data of `conversation:updated`, to the caller's personal room only: settings are private."""
+
+    conversation_id = ma.fields.Integer()
+    archived = ma.fields.Boolean()
+    pinned = ma.fields.Boolean()
+    muted_until = Timestamp(allow_none=True)
+
+
+class ConversationDeleted(OutSchema):
+    """The data of `conversation:deleted` and the answer of `DELETE /conversations/{id}`."""
+
+    conversation_id = ma.fields.Integer()
+    scope = ma.fields.String(data_key="for", metadata={"enum": ["me", "everyone"]})
+    deleted_by = ma.fields.Nested(PrincipalSchema)
 
 
 class ConversationPage(OutSchema):
@@ -418,7 +486,10 @@ class EventPage(OutSchema):
 
 
 # One instance each, for the event payloads the logic writes.
-message_out = MessageOut()
+message_out = MessageOut(exclude=("reactions",))
+reaction_event_out = ReactionEvent()
+settings_out = SettingsOut()
+deleted_out = ConversationDeleted()
 marker_out = MarkerOut()
 notification_out = NotificationOut()
 summary_out = ConversationSummary()

@@ -48,9 +48,14 @@ def terms_of(q: str) -> list[str]:
     return terms[:MAX_WORDS]
 
 
-def _like(term: str):
+def containing(term: str) -> str:
+    """A LIKE pattern (escape character `\\`) for text containing `term` literally."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Message.body.like(f"%{escaped}%", escape="\\")
+    return f"%{escaped}%"
+
+
+def _like(term: str):
+    return Message.body.like(containing(term), escape="\\")
 
 
 def _match(terms: list[str]):

@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import delete as delete_rows
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import app_config
@@ -37,7 +38,7 @@ from api.ratelimit import check_send_rate
 from api.schemas import MAX_ID, Augmented
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
-from shared.models import Block, Conversation, Message, Participant
+from shared.models import Block, Conversation, Message, Participant, Reaction
 from shared.timeutil import utcnow
 
 # Whitespace around a body does not count towards the limit, up to this much.
@@ -94,7 +95,7 @@ def _context_statement(role: str):
     return (
         select(Participant, Conversation, blocked, open_relationship_with(role, sender_id))
         .join(Conversation, Conversation.id == Participant.conversation_id)
-        .where(Participant.conversation_id == bindparam("conversation_id"),
+        .where(Participant.conversation_id == bindparam("conversation_id"), Conversation.deleted_at.is_(None),
                or_(mine, Conversation.type.in_(PAIR_TYPES)))
     )
 
@@ -121,6 +122,23 @@ def _sending_context(conversation_id: int, sender: Principal) -> SendingContext:
                           closed)
 
 
+def _refuse_read_only(context: SendingContext) -> None:
+    if context.blocked:
+        raise Forbidden("you cannot write in this conversation: one of you blocked the other", code="blocked")
+    if context.closed:
+        raise Forbidden("your relationship has closed: this conversation is read-only for you",
+                        code="relationship_closed")
+
+
+def writable_context(conversation_id: int, writer: Principal) -> SendingContext:
+    """The conversation as `send` sees it, refusing whoever may not write there
+    now (404 outsiders, 403 former members, blocked pairs, closed relationships)."""
+    context = _sending_context(conversation_id, writer)
+    require_active(context.me)
+    _refuse_read_only(context)
+    return context
+
+
 def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, bool]:
     """Post a message: (message, created?). A retried client_msg_id returns the original."""
     context = _sending_context(conversation_id, sender)
@@ -132,11 +150,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     if client_msg_id and (found := _by_client_id(sender, client_msg_id)) is not None:
         return _original(found, conversation.id), False
     check_body(args["body"])
-    if context.blocked:
-        raise Forbidden("you cannot write in this conversation: one of you blocked the other", code="blocked")
-    if context.closed:
-        raise Forbidden("your relationship has closed: this conversation is read-only for you",
-                        code="relationship_closed")
+    _refuse_read_only(context)
     check_send_rate(sender)
     conversation = lock_conversation(conversation.id)
     parent = _parent(conversation.id, args.get("parent_id"))
@@ -188,6 +202,8 @@ def list_messages(conversation_id: int, principal: Principal, args: dict) -> dic
     query = select(Message).where(Message.conversation_id == conversation_id)
     if me.left_at is not None:
         query = query.where(Message.id <= (me.left_message_id or 0))
+    if me.cleared_message_id is not None:
+        query = query.where(Message.id > me.cleared_message_id)
     if args.get("before") is not None:
         query = query.where(Message.id < args["before"])
     if args.get("after") is not None:
@@ -231,6 +247,7 @@ def delete(message_id: int, actor: Principal) -> Message:
         return message
     # The text leaves the database, not only the responses (NOT NULL: empty).
     message.deleted_at, message.body = utcnow(), ""
+    db.session.execute(delete_rows(Reaction).where(Reaction.message_id == message.id))
     rewrite_copies(message)
     room_event(conversation, "message:deleted", message_out.dump(message), message_id=message.id)
     return message

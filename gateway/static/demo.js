@@ -4,7 +4,8 @@
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = { socket: null, me: null, current: null, seen: new Set(), lastEventId: 0, typingTimer: null };
+const state = { socket: null, me: null, current: null, seen: new Set(), lastEventId: 0, typingTimer: null,
+  names: new Map() };
 
 function defaultApi() {
   // Behind nginx the API shares the origin; the dev gateway on :8000 pairs with the API on :5000.
@@ -32,8 +33,13 @@ function logEvent(name, payload) {
   $("events").prepend(line);
 }
 
+function key(principal) {
+  return `${principal.role}:${principal.id}`;
+}
+
+// A participant's display name (from the conversation list) when they have one, else `role:id`.
 function who(principal) {
-  return principal ? `${principal.role}:${principal.id}` : "?";
+  return principal ? state.names.get(key(principal)) || key(principal) : "?";
 }
 
 function showMessage(message) {
@@ -70,7 +76,11 @@ async function loadConversations() {
   const list = $("conversations");
   const people = new Map();
   list.textContent = "";
-  for (const conversation of page.items || page.conversations || page) {
+  const conversations = page.items || page.conversations || page;
+  conversations.forEach((c) => (c.participants || []).forEach((p) => {
+    if (p.display_name) state.names.set(key(p), p.display_name);
+  }));
+  for (const conversation of conversations) {
     const li = document.createElement("li");
     li.dataset.id = conversation.id;
     const others = (conversation.participants || []).map(who).join(", ");
@@ -78,7 +88,7 @@ async function loadConversations() {
       (conversation.unread ? ` (${conversation.unread})` : "");
     li.onclick = () => openConversation(conversation);
     list.append(li);
-    (conversation.participants || []).forEach((p) => people.set(who(p), p));
+    (conversation.participants || []).forEach((p) => people.set(key(p), { role: p.role, id: p.id }));
   }
   // Who is online now; later changes arrive as `presence` events.
   state.socket.emit("presence:query", { principals: [...people.values()] }, (reply) => {
@@ -132,14 +142,14 @@ function onTyping(payload) {
 function onPresence(payload) {
   const data = payload.data || payload;
   logEvent("presence", data);
-  const key = who(data.principal);
-  let li = document.querySelector(`#presence [data-key="${key}"]`);
+  const id = key(data.principal);
+  let li = document.querySelector(`#presence [data-key="${id}"]`);
   if (!li) {
     li = document.createElement("li");
-    li.dataset.key = key;
+    li.dataset.key = id;
     $("presence").append(li);
   }
-  li.textContent = `${key} ${data.online ? "online" : "offline"}`;
+  li.textContent = `${who(data.principal)} ${data.online ? "online" : "offline"}`;
 }
 
 $("connect").onclick = connect;

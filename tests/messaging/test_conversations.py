@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event
 
 from api.extensions import db
-from shared.models import Conversation, Participant
+from shared.models import Conversation, Participant, StudentNeeds
 from tests.messaging.conftest import send
 
 DIRECT = "/conversations"
@@ -150,7 +150,14 @@ def test_listing_costs_the_same_queries_for_2_or_200_conversations(app, client, 
     few = [c["id"] for c in as_("student", 1).get("/conversations").get_json()["conversations"]]
     many = [c["id"] for c in as_("student", 2).get("/conversations?limit=100").get_json()["conversations"]]
     for cid in few + many[:30]:
-        send(admin, cid, "hello")
+        mid = send(admin, cid, "hello")["id"]
+        admin.put(f"/messages/{mid}/reactions/%F0%9F%91%8D")
+    with app.app_context():  # display names and settings come with the page, not per row
+        db.session.add_all([StudentNeeds(student_id=1, display_name="One"),
+                            StudentNeeds(student_id=2, display_name="Two")])
+        db.session.commit()
+    for cid in few[:1] + many[:10]:
+        as_("student", 1 if cid in few else 2).patch(f"/conversations/{cid}/settings", json={"pinned": True})
     small, n_small = _count_queries(app, client, auth("student", 1))
     large, n_large = _count_queries(app, client, auth("student", 2))
     assert (n_small, n_large) == (2, 100)
