@@ -7,6 +7,7 @@ SQLAlchemy `Session` or `Connection`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import and_, func, or_, select
@@ -14,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from shared import rooms
 from shared.auth import Principal
 from shared.events import envelope
-from shared.models import Event, Participant, Relationship
+from shared.models import Event, Message, Participant, Relationship
 
 _EVENT_COLUMNS = (Event.id, Event.room, Event.type, Event.seq, Event.data, Event.request_id, Event.created_at)
 
@@ -35,27 +36,45 @@ def principal_rooms(conn: Any, principal: Principal) -> list[str]:
     return rooms.base_rooms(principal) + [rooms.conversation(c) for c in conversation_ids(conn, principal)]
 
 
-def cleared_floors(conn: Any, principal: Principal) -> dict[str, int]:
-    """Per conversation room the principal deleted for themselves: the last seq they cleared."""
-    query = select(Participant.conversation_id, Participant.cleared_seq).where(
+@dataclass(frozen=True)
+class Cleared:
+    """What a principal deleted for themselves in one conversation: its room's
+    events up to `seq`, and every copy of its messages up to `message_id`
+    (e.g. the notification events in their personal room)."""
+
+    conversation_id: int
+    seq: int
+    message_id: int
+
+
+def cleared_floors(conn: Any, principal: Principal) -> dict[str, Cleared]:
+    """Per conversation room the principal deleted for themselves: how far they cleared."""
+    query = select(Participant.conversation_id, Participant.cleared_seq, Participant.cleared_message_id).where(
         Participant.role == principal.role,
         Participant.principal_id == principal.id,
         Participant.left_at.is_(None),
         Participant.cleared_seq.is_not(None),
     )
-    return {rooms.conversation(cid): seq for cid, seq in conn.execute(query)}
+    return {rooms.conversation(cid): Cleared(cid, seq, mid or 0) for cid, seq, mid in conn.execute(query)}
 
 
 def read_rooms_after(
-    conn: Any, room_names: Iterable[str], after: int, limit: int, floors: dict[str, int] | None = None
+    conn: Any, room_names: Iterable[str], after: int, limit: int, floors: dict[str, Cleared] | None = None
 ) -> list[dict]:
     """Envelopes of `room_names` with id > after, oldest first, at most `limit`;
-    in a room of `floors`, only the events above its seq."""
+    in a room of `floors`, only the events above its seq, and in any room none
+    that copies a message it cleared."""
     room_names = list(room_names)
     if not room_names:
         return []
-    above_floors = [or_(Event.room != room, Event.seq > seq) for room, seq in (floors or {}).items()]
+    floors = floors or {}
+    above_floors = [or_(Event.room != room, Event.seq > cleared.seq) for room, cleared in floors.items()]
     wanted = and_(Event.room.in_(room_names), *above_floors)
+    if floors:
+        cleared_messages = select(Message.id).where(or_(*(
+            and_(Message.conversation_id == c.conversation_id, Message.id <= c.message_id) for c in floors.values()
+        )))
+        wanted = and_(wanted, or_(Event.message_id.is_(None), Event.message_id.not_in(cleared_messages)))
     query = (
         select(*_EVENT_COLUMNS)
         .where(wanted, Event.id > after)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from api import periodic
 from api.extensions import db
 from api.mentorship import scheduling
-from api.messaging.notifying import notify
+from api.messaging.notifying import notify_many
 from api.outbox import record
 from shared import rooms
 from shared.models import Session, SessionReminder
@@ -44,10 +44,11 @@ def _send(session: Session, minutes: int) -> None:
     rows = scheduling.attendee_rows(session.id)
     data = {**scheduling.session_data(session, rows), "minutes_before": minutes}
     title = f"Session in {minutes} minutes: {session.title}"
-    for person in scheduling.recipients(session, rows):
+    everyone = scheduling.recipients(session, rows)
+    for person in everyone:
         record(rooms.personal(person), "session:reminder", data, flush=False)
-        notify(person, "session_reminder", title, link=f"/sessions/{session.id}",
-               data={"session_id": session.id, "minutes_before": minutes}, defer_event=True)
+    notify_many(everyone, "session_reminder", title, link=f"/sessions/{session.id}",
+                data={"session_id": session.id, "minutes_before": minutes}, defer_event=True)
 
 
 @periodic.job("session_reminders")

@@ -28,7 +28,7 @@ from api.extensions import db
 from api.mentorship import audit_trail
 from api.mentorship.access import STAFF
 from api.mentorship.schemas import session_out
-from api.messaging.notifying import notify
+from api.messaging.notifying import notify_many
 from api.outbox import record
 from api.schemas import Augmented
 from shared import rooms
@@ -243,10 +243,10 @@ def _announce(session: Session, rows: list[SessionAttendee], type_: str, actor: 
     everyone = recipients(session, rows)
     for person in everyone:
         record(rooms.personal(person), type_, data, flush=False)
-    for person in everyone if tell is None else tell:
-        if person != actor:
-            notify(person, type_.replace(":", "_"), title, link=f"/sessions/{session.id}",
-                   data={"session_id": session.id}, defer_event=True)
+    told = [person for person in (everyone if tell is None else tell) if person != actor]
+    # One query for everyone's preferences, then one INSERT per notification.
+    notify_many(told, type_.replace(":", "_"), title, link=f"/sessions/{session.id}",
+                data={"session_id": session.id}, defer_event=True)
 
 
 def _when(session: Session) -> str:
