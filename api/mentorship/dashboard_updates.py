@@ -42,6 +42,8 @@ from shared.models import DashboardCursor, DashboardWatcher, Event, Participant
 
 WATCH_FOR = dt.timedelta(days=7)  # a dashboard not opened for this long stops updating live
 LATE_COMMIT_WAIT = dt.timedelta(seconds=5)
+# A wider gap is not transactions in flight but rows gone (pruned, or a log emptied before the cursor began).
+IN_FLIGHT_IDS = 1000
 SCAN_BATCH = 5000  # events read per tick
 SEND_BATCH = 200  # dashboards recomputed per tick
 CURSOR_ID = 1
@@ -88,10 +90,13 @@ def _claim_cursor() -> DashboardCursor | None:
 
 
 def _readable(events: list, after: int, now: dt.datetime) -> list:
-    """The events up to the first gap younger than LATE_COMMIT_WAIT."""
-    readable, expected = [], after + 1
+    """The events up to the first gap that may still fill: narrower than IN_FLIGHT_IDS,
+    and the event after it younger than LATE_COMMIT_WAIT."""
+    # A cursor begun on an empty log (0) cannot tell where ids start (MySQL keeps counting after deletes).
+    readable, expected = [], after + 1 if after else None
     for event in events:
-        if event.id != expected and now - event.created_at < LATE_COMMIT_WAIT:
+        if (expected is not None and expected < event.id < expected + IN_FLIGHT_IDS
+                and now - event.created_at < LATE_COMMIT_WAIT):
             break
         readable.append(event)
         expected = event.id + 1
