@@ -4,7 +4,7 @@ from __future__ import annotations
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
-from api.mentorship import dashboard_figures, dashboard_updates
+from api.mentorship import dashboard_figures, dashboard_updates, period_figures
 from api.mentorship.schemas import DashboardOut, StatsOut, StatsQuery
 from shared.timeutil import utcnow
 
@@ -30,5 +30,5 @@ def show_dashboard():
 def show_stats(query):
     """Each admin figure for the last `period` (rolling, ending now) and the `compare` periods before it."""
     now = utcnow()
-    periods = dashboard_figures.period_stats(query["period"], query["compare"], now)
+    periods = period_figures.period_stats(query["period"], query["compare"], now)
     return {"period": query["period"], "compare": query["compare"], "computed_at": now, "periods": periods}
