@@ -10,7 +10,8 @@ transaction:
    change of a burst sets the time and the rest ride along): the owner of a
    personal room for relationship, goal and membership events; the current
    participants of a conversation for its message and read events; every admin
-   and service watcher for anything their figures count. An id missing from
+   and service watcher for anything their figures count (a profile change,
+   which logs no event, marks its watchers itself: `mark_profile_change`). An id missing from
    the log (a transaction still committing, or one rolled back) holds the
    cursor back for up to `LATE_COMMIT_WAIT`, so a late commit is not skipped.
    Marking is idempotent, so a repeated scan does no harm.
@@ -38,7 +39,7 @@ from api.mentorship.dashboard_figures import dashboard
 from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
-from shared.models import DashboardCursor, DashboardWatcher, Event, Participant
+from shared.models import DashboardCursor, DashboardWatcher, Event, Participant, Relationship
 
 WATCH_FOR = dt.timedelta(days=7)  # a dashboard not opened for this long stops updating live
 LATE_COMMIT_WAIT = dt.timedelta(seconds=5)
@@ -117,6 +118,16 @@ def _not_due(now: dt.datetime):
 def _mark(condition, due: dt.datetime, now: dt.datetime) -> None:
     db.session.execute(update(DashboardWatcher).where(_not_due(now), condition).values(due_at=due)
                        .execution_options(synchronize_session=False))
+
+
+def mark_profile_change(mentor_id: int, now: dt.datetime) -> None:
+    """A mentor's profile changed, which logs no event: their capacity, and the
+    name their mentee sees, are due for an update (one UPDATE, in the change's transaction)."""
+    mentees = select(Relationship.student_id).where(Relationship.mentor_id == mentor_id,
+                                                    Relationship.status == "active")
+    _mark(or_(and_(DashboardWatcher.role == "mentor", DashboardWatcher.principal_id == mentor_id),
+              and_(DashboardWatcher.role == "student", DashboardWatcher.principal_id.in_(mentees))),
+          now + dt.timedelta(seconds=app_config().dashboard_debounce_seconds), now)
 
 
 def _mark_concerned(events: list, due: dt.datetime, now: dt.datetime) -> None:

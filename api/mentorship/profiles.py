@@ -4,11 +4,13 @@ from __future__ import annotations
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
+from api.mentorship.dashboard_updates import mark_profile_change
 from api.mentorship.lifecycle import active_mentee_ids, capacity, profile_for
 from api.mentorship.schemas import NeedsIn, NeedsOut, ProfileIn, ProfileOut
 from api.schemas import Augmented
 from shared.errors import NotFound
 from shared.models import MentorProfile, StudentNeeds
+from shared.timeutil import utcnow
 
 blp = Blueprint("profiles", __name__, url_prefix="/api/v1", description="Mentor profiles and student needs")
 
@@ -31,6 +33,7 @@ def put_profile(body):
     profile = profile_for(current_principal().id, lock="update", create=True)
     for name, value in _strip(body).items():
         setattr(profile, name, value)
+    mark_profile_change(profile.mentor_id, utcnow())
     db.session.commit()
     return _with_capacity(profile)
 

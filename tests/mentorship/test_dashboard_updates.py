@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from api import periodic
 from api.extensions import db
-from shared.models import DashboardCursor, DashboardWatcher, Event
+from shared.models import DashboardCursor, DashboardWatcher, Event, MentorProfile
 from shared.timeutil import utcnow
 from tests.mentorship.conftest import ADMIN, MENTOR, OTHER_MENTOR, OTHER_STUDENT, STUDENT, events_by_room
 from tests.mentorship.test_dashboard import _conversation_of, _send
@@ -171,3 +171,15 @@ def test_two_processes_send_one_update(app, api, chat, clock):
     for thread in threads:
         thread.join(timeout=30)
     assert updates(app, MENTOR) == [{"unread_messages": 1}]
+
+
+def test_a_profile_change_updates_the_mentor_and_their_mentee(app, api, chat, clock):
+    for who in (MENTOR, STUDENT):
+        api.ok(api.get("/dashboard", who))
+    with app.app_context():  # display_name comes with the directory's profile fields
+        db.session.execute(update(MentorProfile).values(display_name="Ada"))
+        db.session.commit()
+    api.profile(MENTOR, max_mentees=2)
+    clock.tick(3)
+    assert updates(app, MENTOR) == [{"capacity": 2}]
+    assert updates(app, STUDENT)[0]["mentor"]["display_name"] == "Ada"
