@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -131,23 +131,23 @@ def mark_profile_change(mentor_id: int, now: dt.datetime) -> None:
 
 
 def _mark_concerned(events: list, due: dt.datetime, now: dt.datetime) -> None:
-    """At most three UPDATEs for a whole batch of events."""
-    owners: dict[str, set[int]] = defaultdict(set)
+    """A SELECT and at most two UPDATEs (by primary key) for a whole batch of events."""
+    people: dict[str, set[int]] = defaultdict(set)
     conversations: set[int] = set()
     for event in events:
         owner = _owner(event.room)
         if owner is not None and event.type in PERSONAL_TYPES:
-            owners[owner.role].add(owner.id)
+            people[owner.role].add(owner.id)
         elif event.room.startswith("conversation:") and event.type in CONVERSATION_TYPES:
             conversations.add(int(event.room.partition(":")[2]))
-    if owners:
-        _mark(or_(*(and_(DashboardWatcher.role == role, DashboardWatcher.principal_id.in_(ids))
-                    for role, ids in owners.items())), due, now)
     if conversations:
-        _mark(exists().where(
-            Participant.conversation_id.in_(conversations), Participant.left_at.is_(None),
-            Participant.role == DashboardWatcher.role, Participant.principal_id == DashboardWatcher.principal_id,
-        ), due, now)
+        members = select(Participant.role, Participant.principal_id).where(
+            Participant.conversation_id.in_(conversations), Participant.left_at.is_(None)).distinct()
+        for role, principal_id in db.session.execute(members):
+            people[role].add(principal_id)
+    if people:
+        _mark(or_(*(and_(DashboardWatcher.role == role, DashboardWatcher.principal_id.in_(ids))
+                    for role, ids in people.items())), due, now)
     if any(event.type in ADMIN_TYPES for event in events):
         _mark(DashboardWatcher.role.in_(STAFF_ROLES), due, now)
 
