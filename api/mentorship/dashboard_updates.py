@@ -60,10 +60,15 @@ STAFF_ROLES = ("admin", "service")
 
 
 def watch(principal: Principal, figures: dict, now: dt.datetime) -> None:
-    """Make the principal a watcher with `figures` as what they last saw (one upsert)."""
+    """Make the principal a watcher with `figures` as what they last saw (one upsert).
+
+    It is also due one debounce later: a change that committed while the view
+    computed may have been scanned before the watcher existed."""
+    due = now + dt.timedelta(seconds=app_config().dashboard_debounce_seconds)
     values = {"role": principal.role, "principal_id": principal.id, "figures": figures, "viewed_at": now,
-              "updated_at": now}
-    changes = {"figures": figures, "viewed_at": now, "updated_at": now}
+              "due_at": due, "updated_at": now}
+    changes = {"figures": figures, "viewed_at": now, "updated_at": now,
+               "due_at": func.coalesce(DashboardWatcher.due_at, due)}
     if db.session.get_bind().dialect.name == "sqlite":
         stmt = sqlite.insert(DashboardWatcher).values(values).on_conflict_do_update(
             index_elements=["role", "principal_id"], set_=changes)
