@@ -178,6 +178,22 @@ def test_a_former_mentor_no_longer_counts_the_student(api):
     assert cid
 
 
+ROLE_MATRIX = {
+    "/dashboard": {"mentor": 200, "student": 200, "admin": 200, "service": 200},
+    "/dashboard/stats": {"mentor": 403, "student": 403, "admin": 200, "service": 200},
+    "/activity": {"mentor": 200, "student": 200, "admin": 200, "service": 200},
+}
+
+
+@pytest.mark.parametrize("path", list(ROLE_MATRIX))
+@pytest.mark.parametrize("role", ["mentor", "student", "admin", "service"])
+def test_the_role_matrix(api, path, role):
+    response = api.get(path, (role, 7))
+    assert response.status_code == ROLE_MATRIX[path][role], response.get_json()
+    for method in ("POST", "PUT", "PATCH", "DELETE"):  # read-only resources
+        assert api.call(method, path, (role, 7), json={}).status_code == 405
+
+
 @pytest.mark.parametrize("who", [MENTOR, STUDENT])
 def test_stats_are_for_admins_and_services_only(api, who):
     response = api.get("/dashboard/stats", who)
