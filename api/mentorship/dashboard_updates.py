@@ -37,6 +37,7 @@ from api.auth import app_config
 from api.extensions import db
 from api.mentorship.dashboard_figures import dashboard
 from api.outbox import record
+from api.schemas import MAX_PRINCIPAL_ID
 from shared import rooms
 from shared.auth import Principal
 from shared.models import DashboardCursor, DashboardWatcher, Event, Participant, Relationship
@@ -57,6 +58,7 @@ CONVERSATION_TYPES = {"message:created", "message:deleted", "conversation:read",
                       "participant:removed"}
 ADMIN_TYPES = RELATIONSHIP_TYPES | GOAL_TYPES | {"message:created", "activity:created"}
 STAFF_ROLES = ("admin", "service")
+PERSONAL_ROOMS = ("mentor", "student", *STAFF_ROLES)
 
 
 def watch(principal: Principal, figures: dict, now: dt.datetime) -> None:
@@ -109,10 +111,12 @@ def _readable(events: list, after: int, now: dt.datetime) -> list:
     return readable
 
 
-def _owner(room: str) -> Principal | None:
-    role, _, principal_id = room.partition(":")
-    if role in ("mentor", "student", "admin", "service") and principal_id.isdigit():
-        return Principal(role, int(principal_id))
+def _room_id(room: str, kinds: tuple[str, ...]) -> tuple[str, int] | None:
+    """(kind, id) of a room like `mentor:12`, when the id fits the id columns: anyone
+    may publish to `mentor:9999999999999999999` (POST /events), which no row can match."""
+    kind, _, number = room.partition(":")
+    if kind in kinds and number.isascii() and number.isdigit() and int(number) <= MAX_PRINCIPAL_ID:
+        return kind, int(number)
     return None
 
 
@@ -140,11 +144,12 @@ def _mark_concerned(events: list, due: dt.datetime, now: dt.datetime) -> None:
     people: dict[str, set[int]] = defaultdict(set)
     conversations: set[int] = set()
     for event in events:
-        owner = _owner(event.room)
+        owner = _room_id(event.room, PERSONAL_ROOMS)
+        conversation = _room_id(event.room, ("conversation",))
         if owner is not None and event.type in PERSONAL_TYPES:
-            people[owner.role].add(owner.id)
-        elif event.room.startswith("conversation:") and event.type in CONVERSATION_TYPES:
-            conversations.add(int(event.room.partition(":")[2]))
+            people[owner[0]].add(owner[1])
+        elif conversation is not None and event.type in CONVERSATION_TYPES:
+            conversations.add(conversation[1])
     if conversations:
         members = select(Participant.role, Participant.principal_id).where(
             Participant.conversation_id.in_(conversations), Participant.left_at.is_(None)).distinct()

@@ -194,3 +194,14 @@ def test_a_view_is_checked_once_more_after_the_debounce(app, api, chat, clock):
         db.session.commit()
     clock.tick(3)
     assert updates(app, MENTOR) == [{"unread_messages": 1}]
+
+
+def test_events_published_to_rooms_no_row_can_match_do_not_stop_the_job(app, api, chat, clock):
+    api.ok(api.get("/dashboard", MENTOR))
+    for room in ("mentor:9999999999999999999", "conversation:9999999999999999999", "student:2147483648"):
+        for type_ in ("goal:created", "message:created"):
+            api.ok(api.post("/events", ("service", 1), json={"room": room, "type": type_, "data": {}}), 201)
+    _send(api, STUDENT, chat)
+    clock.tick(0.1)
+    clock.tick(3)
+    assert updates(app, MENTOR) == [{"unread_messages": 1}]
