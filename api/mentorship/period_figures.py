@@ -15,6 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import and_, case, func, or_, select, union_all
 
 from api.extensions import db
+from api.mentorship.schemas import STATUSES
 from api.portable_sql import seconds_between
 from shared.models import Activity, AuditEntry, Conversation, Goal, Message, Relationship
 
@@ -84,22 +85,25 @@ def response_medians(windows: list[Window], mentor_id: int | None = None) -> lis
 
 
 def relationship_windows(windows: list[Window]) -> list[dict]:
-    """Requests, answers, acceptance rate, endings and long relationships per window."""
+    """Requests (and what became of them), answers, acceptance rate, endings and
+    long relationships per window."""
     accepted = Relationship.status.in_(ACCEPTED)
     columns = []
     for window in windows:
-        answered = _within(Relationship.responded_at, window)
+        requested, answered = _within(Relationship.created_at, window), _within(Relationship.responded_at, window)
         lasting = and_(accepted, Relationship.responded_at <= window[1] - LONG_RELATIONSHIP,
                        or_(Relationship.ended_at.is_(None), Relationship.ended_at >= window[1]))
-        columns += [_count_if(_within(Relationship.created_at, window)), _count_if(and_(answered, accepted)),
-                    _count_if(and_(answered, Relationship.status == "declined")),
+        columns += [_count_if(and_(requested, Relationship.status == status)) for status in STATUSES]
+        columns += [_count_if(and_(answered, accepted)), _count_if(and_(answered, Relationship.status == "declined")),
                     _count_if(_within(Relationship.ended_at, window)), _count_if(lasting)]
     values = _ints(db.session.execute(select(*columns)).one())
-    out = []
+    width, out = len(STATUSES) + 4, []
     for n in range(len(windows)):
-        requested, accepts, declines, ended, lasting = values[5 * n:5 * n + 5]
-        out.append({"requests": requested, "accepted": accepts, "declined": declines,
-                    "acceptance_rate": ratio(accepts, accepts + declines), "ended": ended,
+        row = values[width * n:width * (n + 1)]
+        by_status = dict(zip(STATUSES, row[:len(STATUSES)], strict=True))
+        accepts, declines, ended, lasting = row[len(STATUSES):]
+        out.append({"requests": sum(by_status.values()), "requests_by_status": by_status, "accepted": accepts,
+                    "declined": declines, "acceptance_rate": ratio(accepts, accepts + declines), "ended": ended,
                     "lasting_over_3_months": lasting})
     return out
 

@@ -272,6 +272,8 @@ class DashboardOut(OutSchema):
 
 class PeriodFigures(OutSchema):
     requests = ma.fields.Integer()
+    requests_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
+                                        metadata={"description": "the period's requests by their status now"})
     accepted = ma.fields.Integer()
     declined = ma.fields.Integer()
     acceptance_rate = ma.fields.Float(allow_none=True)

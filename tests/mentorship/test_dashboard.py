@@ -134,6 +134,8 @@ def test_stats_give_each_period_and_the_ones_before(app, api):
     assert stats["period"] == "week" and stats["compare"] == 2 and len(stats["periods"]) == 3
     this_week, last_week, before = (p["figures"] for p in stats["periods"])
     assert (this_week["requests"], last_week["requests"], before["requests"]) == (1, 1, 0)
+    assert this_week["requests_by_status"] == {"pending": 1, "active": 0, "declined": 0, "cancelled": 0, "ended": 0}
+    assert last_week["requests_by_status"]["active"] == 1
     assert (this_week["accepted"], last_week["accepted"]) == (0, 1)
     assert last_week["acceptance_rate"] == 1.0 and this_week["acceptance_rate"] is None
     assert (this_week["goals_completed"], last_week["goals_completed"]) == (0, 1)
