@@ -119,7 +119,8 @@ class OutSchema(ma.Schema):
 def _compile(schema: ma.Schema):
     """`plan(obj) -> dict`: straight-line Python, one statement per field,
     reading attributes (rows, `Augmented`) or keys (dicts) as marshmallow would."""
-    scope: dict[str, Any] = {"MISSING": _MISSING, "isoformat_z": isoformat_z, "accessor": schema.get_attribute}
+    scope: dict[str, Any] = {"MISSING": _MISSING, "ma_missing": ma.missing, "isoformat_z": isoformat_z,
+                             "accessor": schema.get_attribute}
     fields = list(schema.dump_fields.items())
     for n, (_, field) in enumerate(fields):
         scope[f"f{n}"] = field
@@ -130,6 +131,7 @@ def _compile(schema: ma.Schema):
             key, attr = field.data_key or field_name, field.attribute or field_name
             if "." in attr or isinstance(field, ma.fields.Method | ma.fields.Function) or not _plain(field):
                 lines.append(f"    v = f{n}.serialize({field_name!r}, obj, accessor=accessor)")
+                lines.append("    if v is ma_missing: v = MISSING")  # an absent key, as marshmallow leaves it out
             elif not field._CHECK_ATTRIBUTE:
                 lines.append(f"    v = f{n}._serialize(None, {field_name!r}, obj)")
             else:

@@ -192,11 +192,14 @@ class Config:
     rate_limit_prefix: str = "rl:"
     search_min_chars: int = 3
     # API: seconds between runs of the periodic jobs (api/periodic.py); 0 = not in this process.
-    periodic_interval: float = 5.0
+    periodic_interval: float = 1.0
     # Sessions: reminders go out this many minutes before the start (api/mentorship/reminders.py).
     session_reminder_minutes: list[int] = field(default_factory=lambda: [60, 10])
     # The domain part of calendar UIDs (`session-<id>@<domain>`): keep it fixed, calendar apps key events on it.
     calendar_uid_domain: str = "mentorship.invalid"
+    # Dashboards: how long after the first change a `dashboard:updated` waits,
+    # gathering later changes into the same event (a burst sends a handful).
+    dashboard_debounce_seconds: float = 2.0
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -332,9 +335,10 @@ class Config:
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
             api_fast_dump=_bool(env, "API_FAST_DUMP", True),
-            periodic_interval=_float(env, "PERIODIC_INTERVAL", 5.0),
+            periodic_interval=_float(env, "PERIODIC_INTERVAL", 1.0),
             session_reminder_minutes=_minutes(env, "SESSION_REMINDER_MINUTES", [60, 10]),
             calendar_uid_domain=env.get("CALENDAR_UID_DOMAIN") or "mentorship.invalid",
+            dashboard_debounce_seconds=_float(env, "DASHBOARD_DEBOUNCE_SECONDS", 2.0),
             gateway_fast_emit=_bool(env, "GATEWAY_FAST_EMIT", True),
             gateway_fast_queue=_bool(env, "GATEWAY_FAST_QUEUE", True),
             gateway_fast_subscriber=_bool(env, "GATEWAY_FAST_SUBSCRIBER", True),

@@ -284,6 +284,7 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_parent", "parent_id"),
+        Index("ix_messages_created", "created_at"),
         UniqueConstraint("sender_role", "sender_id", "client_msg_id", name="uq_messages_client_msg"),
         Index("ft_messages_body", "body", mysql_prefix="FULLTEXT", mariadb_prefix="FULLTEXT").ddl_if(
             dialect=("mysql", "mariadb")  # type: ignore[arg-type]  # documented: str or tuple
@@ -592,3 +593,27 @@ class CalendarFeed(Base):
     principal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+class DashboardWatcher(Base):
+    """A principal whose dashboard is live: the figures last given to them, and
+    `due_at` - set by the first change since then plus the debounce (NULL: up
+    to date). api/mentorship/dashboard_updates.py keeps it."""
+
+    __tablename__ = "dashboard_watchers"
+    __table_args__ = (Index("ix_dashboard_watchers_due", "due_at"),)
+
+    role: Mapped[str] = mapped_column(Role, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    figures: Mapped[dict] = mapped_column(JSON, nullable=False)
+    viewed_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+    due_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+
+
+class DashboardCursor(Base):
+    """How far the dashboard job has read the event log (one row, id 1)."""
+
+    __tablename__ = "dashboard_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)

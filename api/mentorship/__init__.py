@@ -1,9 +1,11 @@
 """Mentorship: profiles, needs and the directory, matching, relationships with their goals and log,
-sessions and the calendar feed, the audit."""
+sessions and the calendar feed, dashboards, the activity feed, the audit."""
 from api.mentorship import (
     activities,
+    activity_feed,
     audit,
     calendar,
+    dashboard,
     directory,
     goals,
     matches,
@@ -15,5 +17,5 @@ from api.mentorship import (
 
 BLUEPRINTS = [
     profiles.blp, directory.blp, matches.blp, relationships.blp, goals.blp, activities.blp, sessions.blp,
-    calendar.blp, audit.blp,
+    calendar.blp, dashboard.blp, activity_feed.blp, audit.blp,
 ]

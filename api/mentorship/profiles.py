@@ -5,11 +5,13 @@ from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
 from api.mentorship import editing
+from api.mentorship.dashboard_updates import mark_profile_change
 from api.mentorship.lifecycle import active_mentee_ids, capacity, retry_on_deadlock
 from api.mentorship.schemas import NeedsIn, NeedsOut, ProfileIn, ProfileOut
 from api.schemas import Augmented
 from shared.errors import NotFound
 from shared.models import MentorProfile, StudentNeeds
+from shared.timeutil import utcnow
 
 blp = Blueprint("profiles", __name__, url_prefix="/api/v1", description="Mentor profiles and student needs")
 
@@ -26,6 +28,7 @@ def _with_capacity(profile: MentorProfile) -> Augmented:
 def put_profile(body):
     """Set the caller's mentor profile (the whole of it)."""
     profile = editing.save_profile(current_principal().id, body)
+    mark_profile_change(profile.mentor_id, utcnow())
     db.session.commit()
     return _with_capacity(profile)
 

@@ -499,6 +499,136 @@ class CalendarTokenOut(OutSchema):
     url = ma.fields.String()
     created_at = Timestamp()
 
+# Dashboards (api/mentorship/dashboard_figures.py defines each figure)
+
+DASHBOARD_PERIODS = ("day", "week", "month", "year")
+MAX_COMPARE = 12  # previous periods next to the current one
+
+
+class StatsQuery(ma.Schema):
+    period = ma.fields.String(load_default="week", validate=validate.OneOf(DASHBOARD_PERIODS))
+    compare = Number(0, MAX_COMPARE, strict=False, load_default=1)
+
+
+class GoalFigures(OutSchema):
+    by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    total = ma.fields.Integer()
+    completion_rate = ma.fields.Float(allow_none=True)
+    average_progress = ma.fields.Float(allow_none=True)
+
+
+class MentorCard(OutSchema):
+    id = ma.fields.Integer()
+    display_name = ma.fields.String(allow_none=True)
+    relationship_id = ma.fields.Integer()
+    since = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class DayCount(OutSchema):
+    date = ma.fields.String(metadata={"format": "date"})
+    count = ma.fields.Integer()
+
+
+class DashboardOut(OutSchema):
+    """The caller's figures; which ones depends on the role (see README, Dashboards)."""
+
+    role = ma.fields.String()
+    computed_at = Timestamp()
+    # mentor
+    active_mentees = ma.fields.Integer()
+    capacity = ma.fields.Integer()
+    accepting = ma.fields.Boolean()
+    median_first_response_seconds = ma.fields.Float(allow_none=True)
+    # mentor and student
+    pending_requests = ma.fields.Integer()
+    pending_offers = ma.fields.Integer()
+    goals = ma.fields.Nested(GoalFigures)
+    unread_messages = ma.fields.Integer()
+    # student
+    mentor = ma.fields.Nested(MentorCard, allow_none=True)
+    # admin and service
+    relationships_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    acceptance_rate_30d = ma.fields.Float(allow_none=True)
+    lasting_over_3_months = ma.fields.Integer()
+    messages_per_day = ma.fields.List(ma.fields.Nested(DayCount))
+    active_users_7d = ma.fields.Integer()
+    active_users_30d = ma.fields.Integer()
+    median_response_seconds_30d = ma.fields.Float(allow_none=True)
+
+
+class PeriodFigures(OutSchema):
+    requests = ma.fields.Integer()
+    requests_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(),
+                                        metadata={"description": "the period's requests by their status now"})
+    accepted = ma.fields.Integer()
+    declined = ma.fields.Integer()
+    acceptance_rate = ma.fields.Float(allow_none=True)
+    ended = ma.fields.Integer()
+    lasting_over_3_months = ma.fields.Integer()
+    goals_created = ma.fields.Integer()
+    goals_completed = ma.fields.Integer()
+    messages = ma.fields.Integer()
+    messages_per_day = ma.fields.Float()
+    active_users = ma.fields.Integer()
+    median_response_seconds = ma.fields.Float(allow_none=True)
+
+
+class PeriodOut(OutSchema):
+    start = Timestamp()
+    end = Timestamp()
+    figures = ma.fields.Nested(PeriodFigures)
+
+
+class StatsOut(OutSchema):
+    period = ma.fields.String()
+    compare = ma.fields.Integer()
+    computed_at = Timestamp()
+    periods = ma.fields.List(ma.fields.Nested(PeriodOut), metadata={"description": "the current period first"})
+
+
+# The activity feed: its item types, and the event each comes from
+# (notes: the `activity:created` events of kind `note`). Sessions add their types here.
+
+FEED_TYPES = {
+    **{f"relationship_{verb}": f"relationship:{verb}" for verb in ("requested", "accepted", "declined",
+                                                                   "cancelled", "ended")},
+    **{f"goal_{verb}": f"goal:{verb}" for verb in ("created", "updated", "deleted")},
+    "note": "activity:created",
+    "conversation_created": "conversation:created",
+    "conversation_joined": "participant:added",
+    "conversation_left": "participant:removed",
+}
+
+
+class FeedTypes(ma.fields.String):
+    """A comma-separated list of feed types (`goal_created,note`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        names = [name.strip() for name in super()._deserialize(value, attr, data, **kwargs).split(",")]
+        unknown = sorted({name for name in names if name not in FEED_TYPES})
+        if unknown or not names:
+            raise ma.ValidationError(f"unknown types {', '.join(unknown) or '(none)'}; "
+                                     f"known: {', '.join(FEED_TYPES)}")
+        return list(dict.fromkeys(names))
+
+
+class FeedQuery(ma.Schema):
+    types = FeedTypes(metadata={"description": f"comma-separated, any of: {', '.join(FEED_TYPES)}"})
+    before = Id(strict=False)
+    limit = Limit(50, 100)
+
+
+class FeedItem(OutSchema):
+    id = ma.fields.Integer(metadata={"description": "the event id; pages go by it"})
+    type = ma.fields.String()
+    created_at = Timestamp()
+    data = ma.fields.Dict(metadata={"description": "the resource as its event carried it"})
+
+
+class FeedPage(OutSchema):
+    activity = ma.fields.List(ma.fields.Nested(FeedItem))
+    next_before = ma.fields.Integer(allow_none=True)
+
 
 # One instance each, for the event payloads the logic writes.
 relationship_out = RelationshipOut()
