@@ -28,9 +28,9 @@ class SocketState:
     only while a replay runs keep an idle socket small (thousands per process)."""
 
     __slots__ = ("sid", "principal", "rooms", "live", "buffer", "overflowed", "changes", "_lock", "_lock_users",
-                 "expires", "typing_tokens", "typing_stamp")
+                 "expires", "typing_tokens", "typing_stamp", "status", "active")
 
-    def __init__(self, sid: str, principal: Principal, rooms: Iterable[str]):
+    def __init__(self, sid: str, principal: Principal, rooms: Iterable[str], status: str = "online"):
         self.sid, self.principal = sid, principal
         # A tuple: a few bytes per room where a set costs 216 bytes even when small;
         # membership changes are rare and rebuild it.
@@ -45,6 +45,10 @@ class SocketState:
         self.expires: int | None = None  # the token's exp, in `Registry.deadlines`
         self.typing_tokens = 0.0
         self.typing_stamp = 0.0
+        # The status the client chose (`presence:set`) and its last client event
+        # (epoch seconds; connecting counts): `gateway.presence` derives away from it.
+        self.status = status
+        self.active = time.time()
 
     @asynccontextmanager
     async def locked(self):

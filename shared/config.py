@@ -108,6 +108,9 @@ class Config:
     gateway_typing_rate: int = 5
     gateway_presence_grace: float = 5.0
     gateway_presence_ttl: float = 30.0
+    # A socket with no client event for this long counts as away (its principal
+    # is away unless another socket of theirs is online or dnd).
+    presence_away_after: float = 300.0
     gateway_metrics: bool = True
     gateway_demo: bool = False
     # permessage-deflate on gateway websockets (off: frames are shared, see gateway/fast/emit.py).
@@ -241,6 +244,7 @@ class Config:
             gateway_typing_rate=_int(env, "GATEWAY_TYPING_RATE", 5, minimum=1),
             gateway_presence_grace=_float(env, "GATEWAY_PRESENCE_GRACE", 5.0),
             gateway_presence_ttl=_float(env, "GATEWAY_PRESENCE_TTL", 30.0, minimum=1.0),
+            presence_away_after=_float(env, "PRESENCE_AWAY_AFTER", 300.0, minimum=0.1),
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
             api_fast_dump=_bool(env, "API_FAST_DUMP", True),
