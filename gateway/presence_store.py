@@ -4,7 +4,7 @@ An entry is one gateway's view of one principal: its combined status there
 and the last client activity of its sockets (epoch seconds). In Redis, per
 principal, a sorted set holds one member per gateway scored by its expiry
 (refreshed by the heartbeat, so a crashed gateway's entries age out) and a
-hash holds each gateway's `"<status> <activity>"`; `lastseen` keeps the
+hash holds each gateway's `"<status> <activity>"` (exact floats); `lastseen` keeps the
 latest activity once no gateway holds the principal. Keys share the event
 channel's prefix, so deployments on one Redis stay apart. Every call answers
 with the other gateways' live entries, read in the same transaction as the
@@ -92,7 +92,7 @@ class RedisStore:
                 pipe.zremrangebyscore(held, "-inf", now)
                 pipe.zadd(held, {gateway: now + ttl})
                 pipe.expire(held, keep)
-                pipe.hset(states, gateway, f"{status} {active:.3f}")
+                pipe.hset(states, gateway, f"{status} {active!r}")
                 pipe.expire(states, keep)
                 pipe.zrange(held, 0, -1)
                 pipe.hgetall(states)
@@ -122,7 +122,7 @@ class RedisStore:
             for p, (status, active) in entries.items():
                 pipe.zadd(self._key("presence", p), {gateway: now + ttl})
                 pipe.expire(self._key("presence", p), keep)
-                pipe.hset(self._key("pstatus", p), gateway, f"{status} {active:.3f}")
+                pipe.hset(self._key("pstatus", p), gateway, f"{status} {active!r}")
                 pipe.expire(self._key("pstatus", p), keep)
             await pipe.execute()
 
@@ -135,7 +135,7 @@ class RedisStore:
                 pipe.hdel(states, gateway)
                 pipe.zrangebyscore(held, now, "+inf")
                 pipe.hgetall(states)
-                pipe.eval(KEEP_LATEST, 1, self._key("lastseen", p), f"{active:.3f}", SEEN_TTL)
+                pipe.eval(KEEP_LATEST, 1, self._key("lastseen", p), repr(active), SEEN_TTL)
             results = await pipe.execute()
         return {p: self._others(results[n * 5 + 2], results[n * 5 + 3], gateway) for n, p in enumerate(seen)}
 
