@@ -139,7 +139,8 @@ function onPresence(payload) {
     li.dataset.key = key;
     $("presence").append(li);
   }
-  li.textContent = `${key} ${data.online ? "online" : "offline"}`;
+  // `status` (online, away, dnd, offline) from gateways that have it.
+  li.textContent = `${key} ${data.status || (data.online ? "online" : "offline")}`;
 }
 
 $("connect").onclick = connect;
