@@ -99,7 +99,9 @@ class Presence:
         if timer is not None:
             timer.cancel()
         self._note_active(p, state.active)
-        await self._update(p)
+        # Another tab of the same status changes nothing: no store round trip.
+        if self.written.get(p) != self._local_status(p, time.time()):
+            await self._update(p)
 
     async def socket_disconnected(self, state: SocketState) -> None:
         p = state.principal
@@ -152,6 +154,7 @@ class Presence:
         for p in removes:
             del self.written[p]
         others = await self._exchange(writes, removes)
+        changes = []
         for p in old:
             theirs, mine = others.get(p, []), [writes[p]] if p in writes else []
             before = combine([s for s, _ in theirs] + ([old[p]] if old[p] else []))
@@ -161,12 +164,19 @@ class Presence:
                 self.active.pop(p, None)
             else:
                 self.combined[p] = after
-            if before != after:
+            rooms = self._rooms(p)
+            if before != after and rooms:
                 last_seen = max([a for _, a in theirs + mine] + [removes.get(p, 0.0)])
-                await self._announce(p, after, last_seen, self._rooms(p))
+                changes.append({"rooms": sorted(rooms), "principal": p.as_dict(), "online": after != OFFLINE,
+                                "status": after, "last_seen": iso(last_seen)})
         for p in principals:
             if p not in self.grace_timers:
                 self.last_rooms.pop(p, None)
+        try:
+            # A connect storm's batch is one message on the channel.
+            await self.fanout.publish_many("presence", changes)
+        except Exception:  # noqa: BLE001
+            log.warning("presence announce failed", exc_info=True)
         return {p: self.combined.get(p, OFFLINE) for p in principals}
 
     async def _exchange(self, writes: dict[Principal, Entry], removes: dict[Principal, float]):
@@ -185,15 +195,6 @@ class Presence:
         for state in self.registry.of(p):
             found |= _conversation_rooms(state)
         return found
-
-    async def _announce(self, p: Principal, status: str, last_seen: float, rooms: set[str]) -> None:
-        if rooms:
-            payload = {"rooms": sorted(rooms), "principal": p.as_dict(), "online": status != OFFLINE,
-                       "status": status, "last_seen": iso(last_seen)}
-            try:
-                await self.fanout.publish("presence", payload)
-            except Exception:  # noqa: BLE001
-                log.warning("presence announce failed for %s", p, exc_info=True)
 
     async def on_fanout(self, payload: dict) -> None:
         principal = principal_of(payload.get("principal"))
@@ -221,6 +222,8 @@ class Presence:
         status = data.get("status") if isinstance(data, dict) else None
         if not isinstance(status, str) or status not in STATUSES:
             return {"ok": False, "error": "bad_request", "message": "status: one of online, away, dnd"}
+        if not state.allow(self.config.gateway_typing_rate):
+            return {"ok": False, "error": "rate_limited"}
         state.status = status
         return {"ok": True, "status": await self._update(state.principal)}
 

@@ -50,6 +50,17 @@ class SocketState:
         self.status = status
         self.active = time.time()
 
+    def allow(self, rate: int) -> bool:
+        """A token bucket of `rate` per second for the client's ephemeral
+        events (typing, presence:set), so none can flood a room."""
+        now = time.monotonic()
+        self.typing_tokens = min(rate, self.typing_tokens + (now - self.typing_stamp) * rate)
+        self.typing_stamp = now
+        if self.typing_tokens < 1:
+            return False
+        self.typing_tokens -= 1
+        return True
+
     @asynccontextmanager
     async def locked(self):
         """Serialises replays of this socket (connect, `sync`). The lock exists

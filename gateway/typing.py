@@ -48,15 +48,6 @@ class Typing:
         fanout.on("typing", self.on_fanout)
         sio.on("typing", self.on_typing)
 
-    def _allow(self, state: SocketState) -> bool:
-        rate, now = self.config.gateway_typing_rate, time.monotonic()
-        state.typing_tokens = min(rate, state.typing_tokens + (now - state.typing_stamp) * rate)
-        state.typing_stamp = now
-        if state.typing_tokens < 1:
-            return False
-        state.typing_tokens -= 1
-        return True
-
     async def on_typing(self, sid: str, data=None) -> dict:
         state = self.registry.get(sid)
         if state is None:
@@ -68,7 +59,7 @@ class Typing:
             return {"ok": False, "error": "bad_request", "message": "expected {conversation_id, typing}"}
         if rooms.conversation(cid) not in state.rooms:
             return {"ok": False, "error": "not_participant"}
-        if not self._allow(state):
+        if not state.allow(self.config.gateway_typing_rate):
             self.metrics.typing_rate_limited += 1
             return {"ok": False, "error": "rate_limited"}
         key = (sid, cid)

@@ -145,6 +145,17 @@ def test_a_bad_status_is_answered_with_bad_request(module_gateway, token, data):
     run(scenario())
 
 
+def test_presence_set_shares_the_typing_rate_limit(module_gateway, token):
+    async def scenario():
+        client = await Sock(module_gateway.url).connect(token(*STUDENT))
+        acks = [await set_status(client, ("dnd", "online")[n % 2]) for n in range(12)]
+        assert acks[0] == {"ok": True, "status": "dnd"}
+        assert {"ok": False, "error": "rate_limited"} in acks
+        await client.close()
+
+    run(scenario())
+
+
 def test_a_bad_status_at_connect_is_refused(module_gateway, token):
     async def scenario():
         client = Sock(module_gateway.url)
