@@ -35,7 +35,8 @@ from gateway.health import healthz, readyz_handler
 from gateway.logreader import LogReader
 from gateway.lookup import RoomLookup, lookup_engine
 from gateway.metrics import CONTENT_TYPE, GatewayCollector, Metrics, render
-from gateway.presence import Presence, presence_store
+from gateway.presence import Presence
+from gateway.presence_store import presence_store
 from gateway.protocol import engineio_middleware, refuse_unknown_namespaces
 from gateway.registry import Registry
 from gateway.relay import Relay
@@ -93,9 +94,9 @@ def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, s
     if redis is not None and config.redis_url:
         bus = Bus(config.redis_url, config.events_channel, relay.on_channel_message, fanout.receive, link, signed,
                   metrics, fast.subscriber_factory(paths))
-    typing = Typing(config, sio, registry, fanout, metrics, tasks)
     presence = Presence(config, sio, registry, fanout, presence_store(redis, config.events_channel), db,
                         gateway_id, tasks)
+    typing = Typing(config, sio, registry, fanout, metrics, tasks, presence.touch)
     lookup = RoomLookup(db, lookup_db, tasks)
     replay = Replay(config.gateway_replay_cap, sio, registry, db, relay, metrics)
     connections = Connections(config, sio, registry, lookup, replay, typing, presence, metrics, tasks)

@@ -1,7 +1,9 @@
-"""Connect, disconnect and `sync`: authentication once, rooms from the database.
+"""Connect, disconnect, `sync` and `auth:refresh`: authentication once, rooms from the database.
 
 The token is verified by the same `shared.auth` as the API; a refusal reaches
-the client as `connect_error` with `data = {"message", "code"}`. Rooms come
+the client as `connect_error` with `data = {"message", "code"}`. The socket
+lives until the token's `exp`, which `auth:refresh` with a later token of the
+same principal moves on without a reconnect. Rooms come
 from the verified principal and a query for its conversations, shared by the
 sockets connecting at the same moment (`gateway.lookup`); nothing a client
 sends ever names a room.
@@ -16,7 +18,7 @@ import socketio
 
 from gateway.lookup import RoomLookup
 from gateway.metrics import Metrics
-from gateway.presence import Presence
+from gateway.presence import STATUSES, Presence
 from gateway.registry import NAMESPACE, Registry, SocketState
 from gateway.replay import Replay
 from gateway.tasks import Tasks
@@ -48,6 +50,14 @@ def _event_id(value, name: str) -> int | None:
     return value
 
 
+def _status(value) -> str:
+    if value is None:
+        return "online"
+    if not isinstance(value, str) or value not in STATUSES:
+        raise AuthError("bad_request", "status must be one of online, away, dnd")
+    return value
+
+
 def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
     # Socket.IO sends {"message": ..., "data": {...}}: the JS client exposes
     # err.message and err.data, so data carries the machine-readable code.
@@ -55,7 +65,7 @@ def refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedErro
 
 
 class Connections:
-    """The `connect`, `disconnect` and `sync` handlers of the Socket.IO server."""
+    """The `connect`, `disconnect`, `sync` and `auth:refresh` handlers of the Socket.IO server."""
 
     def __init__(self, config: Config, sio: socketio.AsyncServer, registry: Registry, lookup: RoomLookup,
                  replay: Replay, typing: Typing, presence: Presence, metrics: Metrics, tasks: Tasks):
@@ -64,18 +74,22 @@ class Connections:
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         sio.on("sync", self.sync)
+        sio.on("auth:refresh", self.refresh)
 
     async def connect(self, sid: str, environ: dict, auth) -> None:
         registry, metrics = self.registry, self.metrics
         try:
             principal, claims = verify_token(token_from(environ, auth), self.config)
-            after = _event_id(auth.get("last_event_id") if isinstance(auth, dict) else None, "last_event_id")
+            options = auth if isinstance(auth, dict) else {}
+            after = _event_id(options.get("last_event_id"), "last_event_id")
+            # A reloading page can come back as it left (dnd stays dnd, no flap).
+            status = _status(options.get("status"))
         except AuthError as exc:
             metrics.connections_refused += 1
             raise refuse(exc.code, exc.message) from None
         # Registered (pending) before the query, so membership changes relayed
         # meanwhile are recorded and re-applied on top of its answer.
-        state = SocketState(sid=sid, principal=principal, rooms=rooms.base_rooms(principal))
+        state = SocketState(sid=sid, principal=principal, rooms=rooms.base_rooms(principal), status=status)
         registry.add(state)
         try:
             # Batched with the other connects of this moment (gateway.lookup).
@@ -104,6 +118,7 @@ class Connections:
         state = self.registry.get(sid)
         if state is None:
             return {"ok": False, "error": "not_connected"}
+        self.presence.touch(state)
         try:
             after = _event_id(data.get("last_event_id") if isinstance(data, dict) else None, "last_event_id")
         except AuthError as exc:
@@ -114,6 +129,27 @@ class Connections:
             self.registry.go_pending(state)
             result = await self.replay.then_live(state, after)
         return {"ok": True, **result}
+
+    async def refresh(self, sid: str, data=None) -> dict:
+        """`auth:refresh {token}`: a later token of the same principal moves the
+        socket's expiry; any refusal leaves the socket as it was."""
+        state = self.registry.get(sid)
+        if state is None:
+            return {"ok": False, "error": "not_connected"}
+        token = data.get("token") if isinstance(data, dict) else None
+        if token is not None and not isinstance(token, str):
+            return {"ok": False, "error": "bad_request", "message": "token must be a string"}
+        try:
+            principal, claims = verify_token(token, self.config)
+        except AuthError as exc:
+            return {"ok": False, "error": exc.code, "message": exc.message}
+        if principal != state.principal:
+            return {"ok": False, "error": "token_principal_mismatch", "message": "the token is for another principal"}
+        current = state.expires
+        # Never shortened: the socket keeps the later of the two expiries.
+        if current is None or claims["exp"] > current:
+            self.registry.expire_at(state, claims["exp"])
+        return {"ok": True, "exp": state.expires}
 
     async def _start(self, state: SocketState, after: int | None) -> None:
         if not await self._when_connected(state.sid):

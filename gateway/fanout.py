@@ -20,7 +20,7 @@ Handler = Callable[[dict], Awaitable[None]]
 
 
 class Fanout:
-    """Publishes `{kind, origin, payload}`; `on(kind, handler)` subscribes a
+    """Publishes `{kind, origin, n, payload}`; `on(kind, handler)` subscribes a
     part (typing, presence) to a kind, as `sio.on` does for client events."""
 
     def __init__(self, gateway_id: str, events_channel: str, redis: Redis | None, link: BusLink,
@@ -28,20 +28,33 @@ class Fanout:
         self.gateway_id, self.channel = gateway_id, ephemeral_channel(events_channel)
         self.redis, self.link, self.signed = redis, link, signed
         self.handlers: dict[str, Handler] = {}
+        self.sent = 0
 
     def on(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
 
     async def publish(self, kind: str, payload: dict) -> None:
-        message = {"kind": kind, "origin": self.gateway_id, "payload": payload}
+        await self.publish_many(kind, [payload])
+
+    async def publish_many(self, kind: str, payloads: list[dict]) -> None:
+        """Several payloads of one kind in one channel message."""
+        messages = []
+        for payload in payloads:
+            # Numbered: the channel drops an exact repeat as a replay, and the same
+            # typing start twice in one second (after a stop) is two messages.
+            self.sent += 1
+            messages.append({"kind": kind, "origin": self.gateway_id, "n": self.sent, "payload": payload})
+        if not messages:
+            return
         if self.redis is not None and self.link.subscribed:
-            raw = encode_channel_message([message], self.signed.secret)
+            raw = encode_channel_message(messages, self.signed.secret)
             try:
                 await self.redis.publish(self.channel, raw)
                 return
             except Exception as exc:  # noqa: BLE001 - degrade to this process only
                 log.warning("ephemeral publish failed (%s); delivering locally only", exc)
-        await self.dispatch(message)
+        for message in messages:
+            await self.dispatch(message)
 
     async def receive(self, raw: bytes) -> None:
         for message in self.signed.envelopes(raw, "ephemeral"):

@@ -28,9 +28,9 @@ class SocketState:
     only while a replay runs keep an idle socket small (thousands per process)."""
 
     __slots__ = ("sid", "principal", "rooms", "live", "buffer", "overflowed", "changes", "_lock", "_lock_users",
-                 "expires", "typing_tokens", "typing_stamp")
+                 "expires", "typing_tokens", "typing_stamp", "status", "active")
 
-    def __init__(self, sid: str, principal: Principal, rooms: Iterable[str]):
+    def __init__(self, sid: str, principal: Principal, rooms: Iterable[str], status: str = "online"):
         self.sid, self.principal = sid, principal
         # A tuple: a few bytes per room where a set costs 216 bytes even when small;
         # membership changes are rare and rebuild it.
@@ -45,6 +45,21 @@ class SocketState:
         self.expires: int | None = None  # the token's exp, in `Registry.deadlines`
         self.typing_tokens = 0.0
         self.typing_stamp = 0.0
+        # The status the client chose (`presence:set`) and its last client event
+        # (epoch seconds; connecting counts): `gateway.presence` derives away from it.
+        self.status = status
+        self.active = time.time()
+
+    def allow(self, rate: int) -> bool:
+        """A token bucket of `rate` per second for the client's ephemeral
+        events (typing, presence:set), so none can flood a room."""
+        now = time.monotonic()
+        self.typing_tokens = min(rate, self.typing_tokens + (now - self.typing_stamp) * rate)
+        self.typing_stamp = now
+        if self.typing_tokens < 1:
+            return False
+        self.typing_tokens -= 1
+        return True
 
     @asynccontextmanager
     async def locked(self):

@@ -164,6 +164,9 @@ class Config:
     gateway_typing_rate: int = 5
     gateway_presence_grace: float = 5.0
     gateway_presence_ttl: float = 30.0
+    # A socket with no client event for this long counts as away (its principal
+    # is away unless another socket of theirs is online or dnd).
+    presence_away_after: float = 300.0
     gateway_metrics: bool = True
     # The Socket.IO Admin UI at /admin/ (gateway/admin.py): off unless asked for, behind a login.
     gateway_admin_ui: bool = False
@@ -332,6 +335,7 @@ class Config:
             gateway_admin_user=env.get("GATEWAY_ADMIN_USER") or "admin",
             gateway_admin_password=admin_password,
             gateway_admin_read_only=_bool(env, "GATEWAY_ADMIN_READ_ONLY", True),
+            presence_away_after=_float(env, "PRESENCE_AWAY_AFTER", 300.0, minimum=0.1),
             gateway_metrics=env.get("GATEWAY_METRICS", "1").lower() not in ("0", "false", "no"),
             gateway_ws_compression=env.get("GATEWAY_WS_COMPRESSION", "0").lower() in ("1", "true", "yes"),
             api_fast_dump=_bool(env, "API_FAST_DUMP", True),

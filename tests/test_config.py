@@ -55,6 +55,11 @@ def test_the_gateway_fast_paths_are_on_by_default_and_each_can_be_turned_off():
         True, False, False)
 
 
+def test_an_idle_socket_is_away_after_five_minutes_by_default():
+    assert Config.from_env({}).presence_away_after == 300
+    assert Config.from_env({"PRESENCE_AWAY_AFTER": "1.5"}).presence_away_after == 1.5
+
+
 def test_a_sockets_backlog_is_bounded_by_default():
     assert Config.from_env({}).gateway_max_queued == 1000
     assert Config.from_env({"GATEWAY_MAX_QUEUED": "50"}).gateway_max_queued == 50
@@ -77,6 +82,8 @@ def test_a_sockets_backlog_is_bounded_by_default():
         ({"GATEWAY_FAST_SUBSCRIBER": "of"}, "GATEWAY_FAST_SUBSCRIBER"),
         ({"GATEWAY_MAX_QUEUED": "9"}, "GATEWAY_MAX_QUEUED"),
         ({"GATEWAY_MAX_QUEUED": "lots"}, "GATEWAY_MAX_QUEUED"),
+        ({"PRESENCE_AWAY_AFTER": "soon"}, "PRESENCE_AWAY_AFTER"),
+        ({"PRESENCE_AWAY_AFTER": "0"}, "PRESENCE_AWAY_AFTER"),
         ({"DATABASE_URL": "mysql+pymysql://root@db/x"}, "JWT_SECRET"),
         ({"DATABASE_URL": "mysql+pymysql://root@db/x", "JWT_SECRET": "s" * 40}, "EVENTS_SIGNING_SECRET"),
     ],

@@ -149,7 +149,8 @@ function onPresence(payload) {
     li.dataset.key = id;
     $("presence").append(li);
   }
-  li.textContent = `${who(data.principal)} ${data.online ? "online" : "offline"}`;
+  // `status` (online, away, dnd, offline) from gateways that have it.
+  li.textContent = `${who(data.principal)} ${data.status || (data.online ? "online" : "offline")}`;
 }
 
 $("connect").onclick = connect;

@@ -1,0 +1,161 @@
+"""Where each gateway keeps its presence entries: Redis, or this process's memory.
+
+An entry is one gateway's view of one principal: its combined status there
+and the last client activity of its sockets (epoch seconds). In Redis, per
+principal, a sorted set holds one member per gateway scored by its expiry
+(refreshed by the heartbeat, so a crashed gateway's entries age out) and a
+hash holds each gateway's `"<status> <activity>"` (exact floats); `lastseen` keeps the
+latest activity once no gateway holds the principal. Keys share the event
+channel's prefix, so deployments on one Redis stay apart. Every call answers
+with the other gateways' live entries, read in the same transaction as the
+write, so each gateway sees the writes in one order.
+"""
+from __future__ import annotations
+
+import time
+
+from redis.asyncio import Redis
+
+from shared.auth import Principal
+
+Entry = tuple[str, float]  # (status, last activity)
+State = dict[Principal, tuple[list[Entry], float | None]]  # the others' entries, lastseen
+SEEN_TTL = 30 * 24 * 3600
+# lastseen only moves forward: gateways leaving in any order keep the latest.
+KEEP_LATEST = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.entries: dict[Principal, dict[str, tuple[float, str, float]]] = {}  # gateway -> (expiry, status, active)
+        self.seen: dict[Principal, float] = {}
+
+    def _others(self, p: Principal, gateway: str, now: float) -> list[Entry]:
+        held = self.entries.get(p, {})
+        return [(status, active) for g, (exp, status, active) in held.items() if g != gateway and exp > now]
+
+    async def update(self, entries: dict[Principal, Entry], gateway: str, ttl: float) -> dict[Principal, list[Entry]]:
+        now, found = time.time(), {}
+        for p, (status, active) in entries.items():
+            found[p] = self._others(p, gateway, now)
+            self.entries.setdefault(p, {})[gateway] = (now + ttl, status, active)
+        return found
+
+    refresh = update
+
+    async def remove(self, seen: dict[Principal, float], gateway: str) -> dict[Principal, list[Entry]]:
+        now, found = time.time(), {}
+        for p, active in seen.items():
+            held = self.entries.get(p, {})
+            held.pop(gateway, None)
+            if not held:
+                self.entries.pop(p, None)
+            found[p] = self._others(p, gateway, now)
+            self.seen[p] = max(active, self.seen.get(p, 0.0))
+        return found
+
+    async def state(self, principals: list[Principal], gateway: str) -> State:
+        now = time.time()
+        return {p: (self._others(p, gateway, now), self.seen.get(p)) for p in principals}
+
+
+def _parse(raw: bytes | None) -> Entry:
+    """`"<status> <activity>"`; a gateway without statuses wrote none: online."""
+    status, _, active = (raw or b"online 0").decode().partition(" ")
+    try:
+        return status, float(active)
+    except ValueError:
+        return status, 0.0
+
+
+class RedisStore:
+    def __init__(self, redis: Redis, prefix: str):
+        self.redis, self.prefix = redis, prefix
+
+    def _key(self, kind: str, p: Principal) -> str:
+        return f"{self.prefix}{kind}:{p.role}:{p.id}"
+
+    @staticmethod
+    def _others(members: list[bytes], fields: dict[bytes, bytes], gateway: str) -> list[Entry]:
+        return [_parse(fields.get(m)) for m in members if m.decode() != gateway]
+
+    async def update(self, entries: dict[Principal, Entry], gateway: str, ttl: float) -> dict[Principal, list[Entry]]:
+        now, keep = time.time(), int(ttl * 2) + 1
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for p, (status, active) in entries.items():
+                held, states = self._key("presence", p), self._key("pstatus", p)
+                pipe.zremrangebyscore(held, "-inf", now)
+                pipe.zadd(held, {gateway: now + ttl})
+                pipe.expire(held, keep)
+                pipe.hset(states, gateway, f"{status} {active!r}")
+                pipe.expire(states, keep)
+                pipe.zrange(held, 0, -1)
+                pipe.hgetall(states)
+            results = await pipe.execute()
+        found, stale = {}, {}
+        for n, p in enumerate(entries):
+            members, fields = results[n * 7 + 5], results[n * 7 + 6]
+            found[p] = self._others(members, fields, gateway)
+            stale[p] = set(fields) - set(members)
+        await self._forget(stale)
+        return found
+
+    async def _forget(self, stale: dict[Principal, set[bytes]]) -> None:
+        """Hash fields of gateways whose sorted-set member aged out (crashed ones)."""
+        if any(stale.values()):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for p, fields in stale.items():
+                    if fields:
+                        pipe.hdel(self._key("pstatus", p), *fields)
+                await pipe.execute()
+
+    async def refresh(self, entries: dict[Principal, Entry], gateway: str, ttl: float) -> None:
+        if not entries:
+            return
+        now, keep = time.time(), int(ttl * 2) + 1
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p, (status, active) in entries.items():
+                pipe.zadd(self._key("presence", p), {gateway: now + ttl})
+                pipe.expire(self._key("presence", p), keep)
+                pipe.hset(self._key("pstatus", p), gateway, f"{status} {active!r}")
+                pipe.expire(self._key("pstatus", p), keep)
+            await pipe.execute()
+
+    async def remove(self, seen: dict[Principal, float], gateway: str) -> dict[Principal, list[Entry]]:
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for p, active in seen.items():
+                held, states = self._key("presence", p), self._key("pstatus", p)
+                pipe.zrem(held, gateway)
+                pipe.hdel(states, gateway)
+                pipe.zrangebyscore(held, now, "+inf")
+                pipe.hgetall(states)
+                pipe.eval(KEEP_LATEST, 1, self._key("lastseen", p), repr(active), SEEN_TTL)
+            results = await pipe.execute()
+        return {p: self._others(results[n * 5 + 2], results[n * 5 + 3], gateway) for n, p in enumerate(seen)}
+
+    async def state(self, principals: list[Principal], gateway: str) -> State:
+        if not principals:
+            return {}
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p in principals:
+                pipe.zrangebyscore(self._key("presence", p), now, "+inf")
+                pipe.hgetall(self._key("pstatus", p))
+                pipe.get(self._key("lastseen", p))
+            results = await pipe.execute()
+        found = {}
+        for n, p in enumerate(principals):
+            members, fields, seen = results[n * 3: n * 3 + 3]
+            found[p] = (self._others(members, fields, gateway), float(seen) if seen else None)
+        return found
+
+
+def presence_store(redis: Redis | None, events_channel: str) -> MemoryStore | RedisStore:
+    """Redis when configured, else this process's memory."""
+    return MemoryStore() if redis is None else RedisStore(redis, events_channel + ":")
