@@ -80,7 +80,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
-class _ReadTracker(dict):
+class _ReadTracker(dict[str, str]):
     """The environment, remembering which names were asked for: what is left
     over with a known prefix is a misspelling to warn about."""
 
@@ -88,16 +88,17 @@ class _ReadTracker(dict):
         super().__init__(env)
         self.asked: set[str] = set()
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         self.asked.add(key)
         return super().get(key, default)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> str:
         self.asked.add(key)
         return super().__getitem__(key)
 
-    def __contains__(self, key) -> bool:
-        self.asked.add(key)
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.asked.add(key)
         return super().__contains__(key)
 
 
