@@ -27,6 +27,7 @@ AFTER_BASELINE_UNDONE = [
     "DROP INDEX ix_events_message", "ALTER TABLE events DROP COLUMN message_id",
     "DROP INDEX ix_notifications_message", "ALTER TABLE notifications DROP COLUMN message_id",
     "ALTER TABLE participants DROP COLUMN left_seq",
+    "DROP TABLE attachments",
 ]
 
 
