@@ -31,6 +31,7 @@ ERRORS = {
     404: "Not found, or not visible to the caller.",
     409: "Conflicts with the current state.",
     413: "The body is larger than `MAX_BODY_BYTES`.",
+    415: "Not a type this route takes (`unsupported_type`: sniffed from the file's content).",
     422: "The input did not validate; `details` says where.",
     429: "Rate limited; try again after `Retry-After` seconds.",
 }

@@ -41,6 +41,8 @@ DOMAIN_STATUS = {
     errors.Conflict: 409,
     errors.Invalid: 422,
     errors.RateLimited: 429,
+    errors.TooLarge: 413,
+    errors.UnsupportedType: 415,
 }
 
 

@@ -85,7 +85,7 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> Broadc
     db.session.flush()
     add_participants(conversation, [sender])
     message = Message(conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
-                      reply_count=0)
+                      reply_count=0, attachments=[])
     db.session.add(message)
     db.session.flush()
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import app_config
 from api.extensions import db
+from api.messaging import attaching
 from api.messaging.access import (
     PAIR_TYPES,
     lock_conversation,
@@ -42,10 +43,10 @@ from shared.timeutil import utcnow
 WHITESPACE_ALLOWANCE = 1000
 
 
-def check_body(body: str) -> None:
+def check_body(body: str, may_be_empty: bool = False) -> None:
     limit = app_config().message_max_chars
     trimmed = body.strip()
-    if not trimmed:
+    if not trimmed and not may_be_empty:
         raise Invalid("the message is empty", code="body_empty", details={"body": ["must not be blank"]})
     if len(trimmed) > limit or len(body) > limit + WHITESPACE_ALLOWANCE:
         raise Invalid(
@@ -127,7 +128,8 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     client_msg_id = args.get("client_msg_id")
     if client_msg_id and (found := _by_client_id(sender, client_msg_id)) is not None:
         return _original(found, conversation.id), False
-    check_body(args["body"])
+    body = args.get("body", "")
+    check_body(body, may_be_empty=bool(args.get("attachment_ids")))
     if context.blocked:
         raise Forbidden("you cannot write in this conversation: one of you blocked the other", code="blocked")
     if context.closed:
@@ -137,8 +139,9 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     conversation = lock_conversation(conversation.id)
     parent = _parent(conversation.id, args.get("parent_id"))
     message = Message(
-        conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=args["body"],
+        conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
         parent_id=parent.id if parent else None, client_msg_id=client_msg_id, reply_count=0,
+        attachments=attaching.claim(sender, args.get("attachment_ids") or []),
     )
     try:
         db.session.add(message)
@@ -233,6 +236,7 @@ def delete(message_id: int, actor: Principal) -> Message:
         return message
     # The text leaves the database, not only the responses (NOT NULL: empty).
     message.deleted_at, message.body = utcnow(), ""
+    attaching.discard(message)  # the files go too, once this commits
     rewrite_copies(message)
     room_event(conversation, "message:deleted", message_out.dump(message), message_id=message.id)
     return message
