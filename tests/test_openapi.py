@@ -16,6 +16,8 @@ REPLAYS_200 = {
     ("post", "/api/v1/conversations"),
     ("post", "/api/v1/blocks"),
 }
+# Operations whose success is a file (any type) rather than JSON.
+FILES = {("get", "/api/v1/attachments/{attachment_id}")}
 METHODS = ("get", "put", "post", "patch", "delete")
 
 
@@ -47,6 +49,10 @@ def _problems(spec: dict, method: str, path: str, op: dict) -> list[str]:
     if not successes:
         problems.append("no success response")
     for status in successes:
+        if (method, path) in FILES:
+            if not responses[status].get("content"):
+                problems.append(f"{status} documents no file")
+            continue
         schema = responses[status].get("content", {}).get("application/json", {}).get("schema")
         if status != "204" and schema is None:
             problems.append(f"{status} has no response schema")

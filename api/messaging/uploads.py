@@ -28,7 +28,8 @@ from shared.models import Attachment
 # Part headers and boundaries around the file, on top of ATTACHMENT_MAX_BYTES.
 MULTIPART_ALLOWANCE = 64 * 1024
 MAX_PARTS = 8
-MAX_FIELD_BYTES = 8 * 1024  # a form field that is not a file
+# A form field that is not a file; werkzeug also holds each 64 KiB read of the body to it.
+MAX_FIELD_BYTES = 256 * 1024
 
 
 def body_limit() -> int:
