@@ -14,7 +14,7 @@ import logging
 from typing import Iterable
 
 from flask import current_app
-from sqlalchemy import and_, delete, event, select
+from sqlalchemy import and_, delete, event, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api.auth import app_config
@@ -84,6 +84,15 @@ def claim(sender: Principal, ids: list[int]) -> list[Attachment]:
     if sent := [i for i in ids if mine[i].message_id is not None]:
         raise _refused(ids, sent, "already sent with a message", "attachment_already_sent")
     return sorted(mine.values(), key=lambda a: a.id)
+
+
+def attach(message: Message, files: list[Attachment]) -> None:
+    """Give the (flushed) message its claimed files, in one UPDATE however many."""
+    if files:
+        db.session.execute(
+            update(Attachment).where(Attachment.id.in_([a.id for a in files])).values(message_id=message.id)
+        )
+    set_committed_value(message, "attachments", files)
 
 
 def visible_attachment(attachment_id: int, principal: Principal) -> Attachment:

@@ -140,9 +140,9 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     parent = _parent(conversation.id, args.get("parent_id"))
     message = Message(
         conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
-        parent_id=parent.id if parent else None, client_msg_id=client_msg_id, reply_count=0,
-        attachments=attaching.claim(sender, args.get("attachment_ids") or []),
+        parent_id=parent.id if parent else None, client_msg_id=client_msg_id, reply_count=0, attachments=[],
     )
+    files = attaching.claim(sender, args.get("attachment_ids") or [])
     try:
         db.session.add(message)
         db.session.flush()
@@ -150,6 +150,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
         # The same client_msg_id raced in from a retry: answer with the winner.
         db.session.rollback()
         return _original(_by_client_id(sender, client_msg_id), conversation_id), False
+    attaching.attach(message, files)
     if parent is not None:
         parent.reply_count += 1
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at

@@ -241,7 +241,8 @@ def test_a_message_cannot_take_someone_elses_or_a_sent_upload(as_, mentorship, s
     for name, (user, ids, code) in cases.items():
         response = user.post(f"/conversations/{cid}/messages", json={"body": "x", "attachment_ids": ids})
         assert (response.status_code, response.get_json()["error"]["code"]) == (422, code), name
-    refused = mentor.post(f"/conversations/{cid}/messages", json={"body": "x", "attachment_ids": [theirs["id"], sent_id]})
+    refused = mentor.post(f"/conversations/{cid}/messages",
+                          json={"body": "x", "attachment_ids": [theirs["id"], sent_id]})
     assert refused.get_json()["error"]["details"] == {"attachment_ids": {"1": ["already sent with a message"]}}
     assert len(student.get(f"/conversations/{cid}/messages").get_json()["messages"]) == 1
     # Still the mentor's to send.
