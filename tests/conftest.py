@@ -92,8 +92,10 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def base_config(database_url) -> Config:
-    return Config(database_url=database_url, jwt_secret=TEST_SECRET, events_signing_secret="test-events-secret")
+def base_config(database_url, tmp_path_factory) -> Config:
+    # Attachment files of the run go to a temporary directory, not the working dir's default.
+    return Config(database_url=database_url, jwt_secret=TEST_SECRET, events_signing_secret="test-events-secret",
+                  storage_url=f"file://{tmp_path_factory.mktemp('attachments')}")
 
 
 @pytest.fixture
