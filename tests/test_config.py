@@ -107,3 +107,22 @@ def test_tokens_cli_mints_a_token_the_api_accepts(client, config):
     token = result.stdout.strip()
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.get_json() == {"role": "student", "id": 12}
+
+
+def test_attachment_settings_are_read_and_checked():
+    config = Config.from_env({
+        "STORAGE_URL": "s3://bucket?endpoint=https://s3.example&region=eu-west-1",
+        "ATTACHMENT_MAX_BYTES": "2048", "ATTACHMENT_TYPES": "images, application/pdf",
+        "ATTACHMENT_URL_SECONDS": "60", "ATTACHMENT_UNATTACHED_SECONDS": "3600",
+    })
+    assert config.storage_url.startswith("s3://bucket?")
+    assert config.attachment_types == ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
+    assert (config.attachment_max_bytes, config.attachment_url_seconds, config.attachment_unattached_seconds) == (
+        2048, 60, 3600)
+    defaults = Config.from_env({})
+    assert defaults.storage_url == "file://./attachments" and len(defaults.attachment_types) == 12
+    for env, name in [({"STORAGE_URL": "ftp://x"}, "STORAGE_URL"), ({"STORAGE_URL": "s3://?region=x"}, "STORAGE_URL"),
+                      ({"ATTACHMENT_TYPES": "images,application/x-msdownload"}, "ATTACHMENT_TYPES"),
+                      ({"ATTACHMENT_MAX_BYTES": "0"}, "ATTACHMENT_MAX_BYTES")]:
+        with pytest.raises(ConfigError, match=name):
+            Config.from_env(env)

@@ -56,7 +56,10 @@ def serve(attachment: Attachment, thumbnail: bool) -> Response:
         response = redirect(signed, 302)
         response.headers["Cache-Control"] = "no-store"  # the URL expires; ask us again next time
         return response
-    stream = storage.open(key)
+    try:
+        stream = storage.open(key)
+    except FileNotFoundError:  # removed behind our back (by hand, a restore): as if deleted
+        raise NotFound("attachment not found", code="attachment_not_found") from None
     response = Response(wrap_file(request.environ, stream, CHUNK), mimetype=content_type, direct_passthrough=True)
     response.content_length = _file_size(stream)
     response.headers["Content-Disposition"] = disposition

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+import requests
 from PIL import Image
 
 from api.extensions import db
@@ -135,3 +136,17 @@ def test_an_edit_keeps_the_attachments(pair):
     message = send(mentor, cid, "first", attachment_ids=[file["id"]])
     edited = mentor.patch(f"/messages/{message['id']}", json={"body": "second"}).get_json()
     assert edited["attachments"] == message["attachments"]
+
+
+def test_a_file_gone_from_storage_is_404(app, pair, storage_url):
+    mentor, _, _ = pair
+    body = uploaded(mentor, b"soon gone", "a.txt")
+    with app.app_context():
+        key = db.session.get(Attachment, body["id"]).storage_key
+    app.extensions["storage"].delete([key])
+    response = mentor.get(f"/attachments/{body['id']}")
+    if storage_url.startswith("s3://"):  # the signed URL is made without a lookup; S3 answers for the object
+        assert response.status_code == 302
+        assert requests.get(response.headers["Location"], timeout=10).status_code in (403, 404)  # S3 may say 403
+    else:
+        assert (response.status_code, response.get_json()["error"]["code"]) == (404, "attachment_not_found")
