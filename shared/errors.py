@@ -59,3 +59,9 @@ class UnsupportedType(DomainError):
     """A file of a type that is not accepted (415)."""
 
     code = "unsupported_type"
+
+
+class Unavailable(DomainError):
+    """Something the request needs (a database, a storage service) does not answer (503)."""
+
+    code = "unavailable"

@@ -9,6 +9,7 @@ the limit below applies instead, to sized and chunked bodies alike.
 """
 from __future__ import annotations
 
+import logging
 import tempfile
 
 from flask import current_app, request
@@ -22,9 +23,10 @@ from api.messaging import file_checks
 from api.messaging.attaching import files_written
 from api.messaging.storage import new_key
 from shared.auth import Principal
-from shared.errors import Invalid, TooLarge, UnsupportedType
+from shared.errors import Invalid, TooLarge, Unavailable, UnsupportedType
 from shared.models import Attachment
 
+log = logging.getLogger(__name__)
 # Part headers and boundaries around the file, on top of ATTACHMENT_MAX_BYTES.
 MULTIPART_ALLOWANCE = 64 * 1024
 MAX_PARTS = 8
@@ -101,6 +103,10 @@ def _store(attachment: Attachment, part: Part, checked: file_checks.Checked) -> 
         storage.put(attachment.storage_key, part.stream, checked.content_type)
         if checked.thumbnail is not None:
             storage.put(attachment.thumbnail_key, checked.thumbnail, file_checks.THUMBNAIL_TYPE)
-    except Exception:
-        storage.delete(keys)  # nothing half-stored stays behind, whatever the transaction does
-        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the backend raises (OSError, botocore's errors)
+        log.error("attachment storage refused a file: %s", exc)
+        try:
+            storage.delete(keys)  # nothing half-stored stays behind
+        except Exception:  # noqa: BLE001 - the storage is down: the same failure again
+            log.warning("could not remove the partial upload %s", keys)
+        raise Unavailable("the file storage is unavailable; try again", code="storage_unavailable") from None

@@ -264,3 +264,15 @@ def test_a_former_member_cannot_send_files(as_):
     file = uploaded(leaver)
     response = leaver.post(f"/conversations/{gid}/messages", json={"body": "x", "attachment_ids": [file["id"]]})
     _refused(response, 403, "not_a_participant")
+
+
+def test_a_storage_that_does_not_answer_is_503_and_leaves_no_row(app, as_, s3_endpoint):
+    from api.messaging.storage import make_storage
+
+    # A bucket that does not exist stands for an S3 service that refuses every write.
+    app.extensions["storage"] = make_storage(f"s3://k:s@no-such-bucket?endpoint={s3_endpoint}&region=us-east-1")
+    response = upload(as_(*MENTOR), image_bytes(), "a.png")
+    _refused(response, 503, "storage_unavailable")
+    assert response.headers["Retry-After"] == "5"
+    with app.app_context():
+        assert db.session.query(Attachment).count() == 0
