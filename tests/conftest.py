@@ -166,3 +166,31 @@ def auth(token):
         return {"Authorization": f"Bearer {token(role, principal_id)}"}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 API (moto's standalone server) on a free loopback port, for the whole run."""
+    from tests.attachment_files import start_s3_server
+
+    server, endpoint = start_s3_server()
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(params=["file", "s3"])
+def storage_url(request, tmp_path):
+    """Attachment tests run on both storages: a local directory and an S3 bucket of its own."""
+    if request.param == "file":
+        return f"file://{tmp_path / 'attachments'}"
+    from tests.attachment_files import new_bucket
+
+    return new_bucket(request.getfixturevalue("s3_endpoint"))
+
+
+@pytest.fixture
+def stored(app):
+    """stored() -> the keys the app's attachment storage holds now."""
+    from tests.attachment_files import stored_keys
+
+    return lambda: stored_keys(app.extensions["storage"])

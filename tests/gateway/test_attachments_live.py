@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import requests
 from PIL import Image
 
+from tests.attachment_files import image_bytes
 from tests.gateway.helpers import Sock, run
-from tests.messaging.attachment_helpers import image_bytes
 
 MENTOR, STUDENT = ("mentor", 21), ("student", 31)
+
+
+@pytest.fixture
+def config(base_config, redis_url, channel, storage_url):
+    """The gateway fixtures' API settings, on both attachment storages."""
+    return base_config.replace(redis_url=redis_url, events_channel=channel, storage_url=storage_url)
 
 
 def test_the_student_sees_the_mentors_image_live_with_its_thumbnail(gateways, api, live_server, token):

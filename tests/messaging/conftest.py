@@ -89,30 +89,3 @@ def send(user, conversation_id: int, body: str = "hello there", **extra):
     assert response.status_code in (200, 201), response.get_json()
     return response.get_json()
 
-
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    """A real S3 API (moto's standalone server) on a free loopback port, for the whole run."""
-    from tests.messaging.attachment_helpers import start_s3_server
-
-    server, endpoint = start_s3_server()
-    yield endpoint
-    server.stop()
-
-
-@pytest.fixture(params=["file", "s3"])
-def storage_url(request, tmp_path):
-    """Attachment tests run on both storages: a local directory and an S3 bucket of its own."""
-    if request.param == "file":
-        return f"file://{tmp_path / 'attachments'}"
-    from tests.messaging.attachment_helpers import new_bucket
-
-    return new_bucket(request.getfixturevalue("s3_endpoint"))
-
-
-@pytest.fixture
-def stored(app):
-    """stored() -> the keys the app's attachment storage holds now."""
-    from tests.messaging.attachment_helpers import stored_keys
-
-    return lambda: stored_keys(app.extensions["storage"])

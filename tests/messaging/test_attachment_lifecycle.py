@@ -18,8 +18,8 @@ from api.extensions import db
 from api.messaging.attaching import sweep_unattached
 from shared.models import Attachment
 from shared.timeutil import utcnow
+from tests.attachment_files import image_bytes
 from tests.conftest import TEST_SECRET
-from tests.messaging.attachment_helpers import image_bytes
 from tests.messaging.conftest import send
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -14,7 +14,7 @@ import requests
 
 from api.extensions import db
 from shared.models import Attachment
-from tests.messaging.attachment_helpers import docx_bytes, image_bytes, png_header_only, zip_bytes
+from tests.attachment_files import docx_bytes, image_bytes, png_header_only, zip_bytes
 from tests.messaging.conftest import send
 
 MENTOR, STUDENT = ("mentor", 1), ("student", 2)

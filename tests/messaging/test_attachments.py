@@ -10,7 +10,7 @@ from PIL import Image
 
 from api.extensions import db
 from shared.models import Attachment
-from tests.messaging.attachment_helpers import docx_bytes, fetch, image_bytes, odt_bytes
+from tests.attachment_files import docx_bytes, fetch, image_bytes, odt_bytes
 from tests.messaging.conftest import send
 
 MENTOR, STUDENT = ("mentor", 1), ("student", 2)
