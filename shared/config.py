@@ -180,6 +180,8 @@ class Config:
     attachment_types: list[str] = field(default_factory=lambda: list(ALL_ATTACHMENT_TYPES))
     attachment_url_seconds: int = 300
     attachment_unattached_seconds: int = 86_400
+    # Uploads one principal may hold unsent at once (the sweep frees them), so nobody fills the disk.
+    attachment_unsent_max: int = 50
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -314,6 +316,7 @@ class Config:
             attachment_types=_attachment_types(env.get("ATTACHMENT_TYPES")),
             attachment_url_seconds=_int(env, "ATTACHMENT_URL_SECONDS", 300, minimum=1),
             attachment_unattached_seconds=_int(env, "ATTACHMENT_UNATTACHED_SECONDS", 86_400, minimum=60),
+            attachment_unsent_max=_int(env, "ATTACHMENT_UNSENT_MAX", 50, minimum=1),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
             dev_warnings=warnings_,
         )

@@ -32,7 +32,7 @@ FILE_RESPONSES = {
 @blp.doc(requestBody=UPLOAD_BODY)
 @blp.response(201, AttachmentOut, description="Stored; send it with a message by its `id`.")
 @blp.alt_response(413, schema=ErrorSchema, description="The file is larger than `ATTACHMENT_MAX_BYTES`.")
-@blp.errors(415, 422, 503)
+@blp.errors(409, 415, 422, 503)
 @streams_body
 def upload_attachment():
     """Upload a file (multipart field `file`); its type is judged from its content."""

@@ -13,6 +13,7 @@ import logging
 import tempfile
 
 from flask import current_app, request
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage as Part
 from werkzeug.formparser import FormDataParser
 from werkzeug.wsgi import get_input_stream
@@ -23,7 +24,7 @@ from api.messaging import file_checks
 from api.messaging.attaching import files_written
 from api.messaging.storage import new_key
 from shared.auth import Principal
-from shared.errors import Invalid, TooLarge, Unavailable, UnsupportedType
+from shared.errors import Conflict, Invalid, TooLarge, Unavailable, UnsupportedType
 from shared.models import Attachment
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,22 @@ def _size(part: Part) -> int:
     return part.stream.tell()
 
 
+def _check_unsent(uploader: Principal, limit: int) -> None:
+    """A soft cap (concurrent uploads may pass it by a few), checked before the body is read."""
+    unsent = db.session.execute(
+        select(func.count()).select_from(Attachment).where(
+            Attachment.message_id.is_(None), Attachment.uploader_role == uploader.role,
+            Attachment.uploader_id == uploader.id)
+    ).scalar_one()
+    if unsent >= limit:
+        raise Conflict(f"you have {unsent} uploads not sent yet; send or wait for them to expire",
+                       code="too_many_unsent_uploads", details={"limit": limit})
+
+
 def receive(uploader: Principal) -> Attachment:
     """Store the request's file for `uploader` (unattached) and add its row to the session."""
     config = app_config()
+    _check_unsent(uploader, config.attachment_unsent_max)
     part = _file_part()
     try:
         size = _size(part)

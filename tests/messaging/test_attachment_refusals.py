@@ -276,3 +276,16 @@ def test_a_storage_that_does_not_answer_is_503_and_leaves_no_row(app, as_, s3_en
     assert response.headers["Retry-After"] == "5"
     with app.app_context():
         assert db.session.query(Attachment).count() == 0
+
+
+def test_unsent_uploads_are_capped_per_person(as_, config, mentorship):
+    config.attachment_unsent_max = 2
+    mentor, other = as_(*MENTOR), as_("mentor", 5)
+    cid = mentorship(MENTOR[1], STUDENT[1])
+    first, _ = uploaded(mentor), uploaded(mentor)
+    refused = upload(mentor, b"third", "c.txt")
+    _refused(refused, 409, "too_many_unsent_uploads")
+    assert refused.get_json()["error"]["details"] == {"limit": 2}
+    assert upload(other, b"someone else", "d.txt").status_code == 201
+    send(mentor, cid, "one sent", attachment_ids=[first["id"]])  # frees a place
+    assert upload(mentor, b"third", "c.txt").status_code == 201
