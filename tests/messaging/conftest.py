@@ -88,4 +88,3 @@ def send(user, conversation_id: int, body: str = "hello there", **extra):
     response = user.post(f"/conversations/{conversation_id}/messages", json={"body": body, **extra})
     assert response.status_code in (200, 201), response.get_json()
     return response.get_json()
-
