@@ -1,8 +1,8 @@
 """The caller's inbox: the list of conversations, one in detail, unread counts.
 
-A page costs four queries whatever its size (conversations with the caller's
-membership, their participants, their last messages, the caller's unread
-counts), never one per conversation.
+A page costs five queries whatever its size (conversations with the caller's
+membership, their participants, their last messages, those messages'
+attachments, the caller's unread counts), never one per conversation.
 
 A former member sees a conversation as it was when they left: its last
 message and activity then, `last_seq` then, the participants of then (who
