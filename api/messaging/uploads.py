@@ -15,6 +15,7 @@ import tempfile
 from flask import current_app, request
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage as Part
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.wsgi import get_input_stream
 
@@ -56,7 +57,10 @@ def _file_part() -> Part:
     parser = FormDataParser(_spool_to_disk, max_form_memory_size=MAX_FIELD_BYTES, max_content_length=limit,
                             max_form_parts=MAX_PARTS)
     stream = get_input_stream(request.environ, max_content_length=limit)
-    _, _, files = parser.parse(stream, request.mimetype, request.content_length, request.mimetype_params)
+    try:
+        _, _, files = parser.parse(stream, request.mimetype, request.content_length, request.mimetype_params)
+    except RequestEntityTooLarge:  # a chunked body that ran past the limit, or an oversized form field
+        raise _too_large(app_config().attachment_max_bytes) from None
     parts = files.getlist("file")
     for extra in parts[1:] + [p for name, p in files.items(multi=True) if name != "file"]:
         extra.close()

@@ -133,6 +133,7 @@ def test_a_chunked_upload_over_the_limit_is_413(live_server, token, nothing_left
     headers = {"Authorization": f"Bearer {token(*MENTOR)}", "Content-Type": "multipart/form-data; boundary=b"}
     response = requests.post(live_server + "/api/v1/attachments", data=chunks(), headers=headers, timeout=10)
     _refused(response, 413, "payload_too_large")
+    assert response.json()["error"]["details"] == {"file": ["at most 200000 bytes"]}
 
 
 def test_a_chunked_upload_within_the_limit_is_stored(live_server, token):
