@@ -10,6 +10,7 @@ from api import docs, errors, health, me, mentorship, messaging, outbox  # outbo
 from api.cors import setup_cors
 from api.extensions import db
 from api.inputs import AsciiIntegerConverter, bound_chunked_body
+from api.messaging.storage import make_storage
 from api.metrics import setup_metrics
 from api.schemas import configure_fast_dump
 from shared.config import Config, load_or_exit
@@ -52,6 +53,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["publisher"] = make_publisher(
         config.redis_url, config.events_channel, config.events_signing_secret
     )
+    app.extensions["storage"] = make_storage(config.storage_url)
     db.init_app(app)
     openapi = docs.OpenApi(app)
     openapi.register_converter(AsciiIntegerConverter, integerconverter2paramschema)

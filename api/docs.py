@@ -34,8 +34,10 @@ ERRORS = {
     404: "Not found, or not visible to the caller.",
     409: "Conflicts with the current state.",
     413: "The body is larger than `MAX_BODY_BYTES`.",
+    415: "Not a type this route takes (`unsupported_type`: sniffed from the file's content).",
     422: "The input did not validate; `details` says where.",
     429: "Rate limited; try again after `Retry-After` seconds.",
+    503: "A service the route needs (the attachment storage) does not answer; try again after `Retry-After`.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
 
@@ -83,7 +85,7 @@ class Blueprint(flask_smorest.Blueprint):
 
         def decorator(view):
             for status in statuses:
-                headers = RETRY_AFTER if status == 429 else None
+                headers = RETRY_AFTER if status in (429, 503) else None
                 view = self.alt_response(status, schema=ErrorSchema, description=ERRORS[status], headers=headers)(view)
             return view
 

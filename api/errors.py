@@ -42,6 +42,9 @@ DOMAIN_STATUS = {
     errors.Conflict: 409,
     errors.Invalid: 422,
     errors.RateLimited: 429,
+    errors.TooLarge: 413,
+    errors.UnsupportedType: 415,
+    errors.Unavailable: 503,
 }
 
 
@@ -78,6 +81,8 @@ def handle_domain_error(error: errors.DomainError):
     headers = {}
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, errors.Unavailable):
+        headers["Retry-After"] = "5"
     return error_response(status, error.code, error.message, error.details, headers)
 
 

@@ -117,11 +117,21 @@ def loads(raw: bytes) -> Any:
     return value
 
 
+def streams_body(view):
+    """Mark a view that streams its own body under its own limit (an upload,
+    api/messaging/uploads.py): `bound_chunked_body` leaves its stream alone.
+    Put it right above `def`, so the decorators around it carry it along."""
+    view.streams_body = True
+    return view
+
+
 def bound_chunked_body() -> None:
     """A `before_request` hook: a chunked body (no Content-Length) is measured
     like a sized one. werkzeug caps such a stream at MAX_CONTENT_LENGTH by
     silently cutting it, so the rest would be read as malformed JSON."""
     if "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    if getattr(current_app.view_functions.get(request.endpoint or ""), "streams_body", False):
         return
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     body = request.environ["wsgi.input"].read(limit + 1)

@@ -27,6 +27,24 @@ OTHER_VARIABLES = frozenset({
     "API_HOST", "API_WORKERS", "API_CONTROL_SOCKET", "API_THREADS", "API_JSON_SERVER_ERRORS", "LOG_FORMAT", "LOG_LEVEL",
     "TEST_DATABASE", "TEST_MYSQL_URL", "PORT",
 })
+# What an attachment may be (sniffed from its content), by group; ATTACHMENT_TYPES
+# names groups or single types. Office documents: OOXML and OpenDocument, not
+# the legacy binary formats, nor macro-enabled ones (api/messaging/file_checks.py).
+ATTACHMENT_TYPE_GROUPS = {
+    "images": ("image/jpeg", "image/png", "image/gif", "image/webp"),
+    "pdf": ("application/pdf",),
+    "text": ("text/plain",),
+    "office": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+    ),
+}
+ALL_ATTACHMENT_TYPES = tuple(t for group in ATTACHMENT_TYPE_GROUPS.values() for t in group)
+DEFAULT_STORAGE_URL = "file://./attachments"
 
 
 class ConfigError(ValueError):
@@ -131,6 +149,28 @@ def _minutes(env: Mapping[str, str], name: str, default: list[int]) -> list[int]
     if len(set(values)) != len(values):
         raise ConfigError(f"{name} lists a value twice: {raw!r}")
     return sorted(values, reverse=True)
+def _attachment_types(raw: str | None) -> list[str]:
+    names = _list(raw)
+    if not names:
+        return list(ALL_ATTACHMENT_TYPES)
+    types: list[str] = []
+    for name in names:
+        if name not in ATTACHMENT_TYPE_GROUPS and name not in ALL_ATTACHMENT_TYPES:
+            raise ConfigError(
+                f"ATTACHMENT_TYPES: unknown type {name!r} (groups: {', '.join(ATTACHMENT_TYPE_GROUPS)},"
+                f" or one of: {', '.join(ALL_ATTACHMENT_TYPES)})"
+            )
+        types += [t for t in ATTACHMENT_TYPE_GROUPS.get(name, (name,)) if t not in types]
+    return types
+
+
+def _storage_url(raw: str | None) -> str:
+    url = raw or DEFAULT_STORAGE_URL
+    if url.startswith("file://") and len(url) > len("file://"):
+        return url
+    if url.startswith("s3://") and url[len("s3://"):].split("?")[0].rpartition("@")[2].strip("/"):
+        return url
+    raise ConfigError(f"STORAGE_URL must be file:///path or s3://bucket?endpoint=...&region=..., got {url!r}")
 
 
 @dataclass
@@ -204,6 +244,16 @@ class Config:
     # Dashboards: how long after the first change a `dashboard:updated` waits,
     # gathering later changes into the same event (a burst sends a handful).
     dashboard_debounce_seconds: float = 2.0
+    # Attachments: where files live (`file:///path`, `s3://[key:secret@]bucket?endpoint=&region=`),
+    # the largest upload, the types allowed (sniffed from the content), how long a
+    # signed download URL lives, and after how long an upload never sent is swept.
+    storage_url: str = DEFAULT_STORAGE_URL
+    attachment_max_bytes: int = 10_485_760
+    attachment_types: list[str] = field(default_factory=lambda: list(ALL_ATTACHMENT_TYPES))
+    attachment_url_seconds: int = 300
+    attachment_unattached_seconds: int = 86_400
+    # Uploads one principal may hold unsent at once (the sweep frees them), so nobody fills the disk.
+    attachment_unsent_max: int = 50
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -360,6 +410,12 @@ class Config:
             send_rate_window_seconds=_int(env, "SEND_RATE_WINDOW_SECONDS", 60, minimum=1),
             rate_limit_prefix=env.get("RATE_LIMIT_PREFIX") or "rl:",
             search_min_chars=_int(env, "SEARCH_MIN_CHARS", 3, minimum=1),
+            storage_url=_storage_url(env.get("STORAGE_URL")),
+            attachment_max_bytes=_int(env, "ATTACHMENT_MAX_BYTES", 10_485_760, minimum=1),
+            attachment_types=_attachment_types(env.get("ATTACHMENT_TYPES")),
+            attachment_url_seconds=_int(env, "ATTACHMENT_URL_SECONDS", 300, minimum=1),
+            attachment_unattached_seconds=_int(env, "ATTACHMENT_UNATTACHED_SECONDS", 86_400, minimum=60),
+            attachment_unsent_max=_int(env, "ATTACHMENT_UNSENT_MAX", 50, minimum=1),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
             dev_warnings=warnings_,
         )

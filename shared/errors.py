@@ -47,3 +47,21 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class TooLarge(DomainError):
+    """The input is larger than allowed (413)."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedType(DomainError):
+    """A file of a type that is not accepted (415)."""
+
+    code = "unsupported_type"
+
+
+class Unavailable(DomainError):
+    """Something the request needs (a database, a storage service) does not answer (503)."""
+
+    code = "unavailable"

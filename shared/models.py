@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.timeutil import utcnow
 
@@ -304,6 +304,31 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
     edited_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
+    # Every message payload lists its files: loaded for a whole page in one
+    # query (selectin), never one per message. A new message is given its list.
+    attachments: Mapped[list["Attachment"]] = relationship(lazy="selectin", order_by="Attachment.id")
+
+
+class Attachment(Base):
+    """An uploaded file, kept in the storage under `storage_key` (and its
+    thumbnail under `thumbnail_key`). Unattached (`message_id` NULL) until its
+    uploader sends it with a message; left unattached, it is swept."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_message", "message_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uploader_role: Mapped[str] = mapped_column(Role, nullable=False)
+    uploader_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    message_id: Mapped[Optional[int]] = mapped_column(BigId, ForeignKey("messages.id", name="fk_attachments_message"))
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    width: Mapped[Optional[int]] = mapped_column(Integer)
+    height: Mapped[Optional[int]] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    thumbnail_key: Mapped[Optional[str]] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
 
 
 class Reaction(Base):

@@ -94,8 +94,10 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def base_config(database_url) -> Config:
-    return Config(database_url=database_url, jwt_secret=TEST_SECRET, events_signing_secret=EVENTS_SECRET)
+def base_config(database_url, tmp_path_factory) -> Config:
+    # Attachment files of the run go to a temporary directory, not the working dir's default.
+    return Config(database_url=database_url, jwt_secret=TEST_SECRET, events_signing_secret=EVENTS_SECRET,
+                  storage_url=f"file://{tmp_path_factory.mktemp('attachments')}")
 
 
 @pytest.fixture
@@ -166,3 +168,31 @@ def auth(token):
         return {"Authorization": f"Bearer {token(role, principal_id)}"}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 API (moto's standalone server) on a free loopback port, for the whole run."""
+    from tests.attachment_files import start_s3_server
+
+    server, endpoint = start_s3_server()
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(params=["file", "s3"])
+def storage_url(request, tmp_path):
+    """Attachment tests run on both storages: a local directory and an S3 bucket of its own."""
+    if request.param == "file":
+        return f"file://{tmp_path / 'attachments'}"
+    from tests.attachment_files import new_bucket
+
+    return new_bucket(request.getfixturevalue("s3_endpoint"))
+
+
+@pytest.fixture
+def stored(app):
+    """stored() -> the keys the app's attachment storage holds now."""
+    from tests.attachment_files import stored_keys
+
+    return lambda: stored_keys(app.extensions["storage"])

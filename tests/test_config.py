@@ -143,3 +143,20 @@ def test_production_without_redis_is_a_loud_warning():
 def test_the_gateway_takes_port_from_honcho_when_gateway_port_is_unset():
     assert Config.from_env({"PORT": "5101"}).gateway_port == 5101
     assert Config.from_env({"PORT": "5101", "GATEWAY_PORT": "8001"}).gateway_port == 8001
+def test_attachment_settings_are_read_and_checked():
+    config = Config.from_env({
+        "STORAGE_URL": "s3://bucket?endpoint=https://s3.example&region=eu-west-1",
+        "ATTACHMENT_MAX_BYTES": "2048", "ATTACHMENT_TYPES": "images, application/pdf",
+        "ATTACHMENT_URL_SECONDS": "60", "ATTACHMENT_UNATTACHED_SECONDS": "3600",
+    })
+    assert config.storage_url.startswith("s3://bucket?")
+    assert config.attachment_types == ["image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"]
+    assert (config.attachment_max_bytes, config.attachment_url_seconds, config.attachment_unattached_seconds) == (
+        2048, 60, 3600)
+    defaults = Config.from_env({})
+    assert defaults.storage_url == "file://./attachments" and len(defaults.attachment_types) == 12
+    for env, name in [({"STORAGE_URL": "ftp://x"}, "STORAGE_URL"), ({"STORAGE_URL": "s3://?region=x"}, "STORAGE_URL"),
+                      ({"ATTACHMENT_TYPES": "images,application/x-msdownload"}, "ATTACHMENT_TYPES"),
+                      ({"ATTACHMENT_MAX_BYTES": "0"}, "ATTACHMENT_MAX_BYTES")]:
+        with pytest.raises(ConfigError, match=name):
+            Config.from_env(env)

@@ -16,6 +16,8 @@ REPLAYS_200 = {
     ("post", "/api/v1/conversations"),
     ("post", "/api/v1/blocks"),
 }
+# Operations whose success is a file (any type) rather than JSON.
+FILES = {("get", "/api/v1/attachments/{attachment_id}")}
 METHODS = ("get", "put", "post", "patch", "delete")
 # Operations whose credential is in the URL (calendar apps send no headers): documented with `security: []`.
 PUBLIC = {("get", "/api/v1/calendar/{feed_token}.ics")}
@@ -50,6 +52,10 @@ def _problems(spec: dict, method: str, path: str, op: dict) -> list[str]:
     if not successes:
         problems.append("no success response")
     for status in successes:
+        if (method, path) in FILES:
+            if not responses[status].get("content"):
+                problems.append(f"{status} documents no file")
+            continue
         content = responses[status].get("content", {})
         # JSON, or one other media type (text/calendar) described by a schema.
         schema = content.get("application/json", next(iter(content.values()), {})).get("schema")

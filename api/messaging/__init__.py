@@ -1,6 +1,7 @@
-"""Messaging: conversations, messages, reactions, read markers and unread counts, search,
-notifications, blocks, admin broadcasts, team rosters and events over REST."""
+"""Messaging: conversations, messages, attachments, reactions, read markers and unread counts,
+search, notifications, blocks, admin broadcasts, team rosters and events over REST."""
 from api.messaging import (
+    attachments,
     blocks,
     broadcasts,
     conversations,
@@ -13,6 +14,6 @@ from api.messaging import (
 )
 
 BLUEPRINTS = [
-    conversations.blp, messages.blp, reactions.blp, unread.blp, notifications.blp, blocks.blp, broadcasts.blp,
-    events.blp, teams.blp,
+    conversations.blp, messages.blp, attachments.blp, reactions.blp, unread.blp, notifications.blp, blocks.blp,
+    broadcasts.blp, events.blp, teams.blp,
 ]

@@ -88,7 +88,7 @@ def broadcast(sender: Principal, audience: str, title: str, body: str) -> Broadc
     db.session.add_all([Participant(conversation_id=conversation.id, role=r.role, principal_id=r.id, read_only=True)
                         for r in recipients])
     message = Message(conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
-                      reply_count=0)
+                      reply_count=0, attachments=[])
     db.session.add(message)
     db.session.flush()
     conversation.last_message_id, conversation.last_activity_at = message.id, message.created_at

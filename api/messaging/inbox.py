@@ -2,8 +2,8 @@
 
 A page costs five queries whatever its size (conversations with the caller's
 membership and settings, their participants with display names, their last
-messages, those messages' reactions, the caller's unread counts), never one
-per conversation.
+messages, those messages' reactions and attachments, the caller's unread
+counts), never one per conversation.
 
 A former member sees a conversation as it was when they left: its last
 message and activity then, `last_seq` then, the participants of then (who

@@ -124,11 +124,23 @@ class MessageListQuery(ma.Schema):
     limit = Limit(50, 100)
 
 
+def _distinct(ids: list[int]) -> None:
+    if len(set(ids)) != len(ids):
+        raise ma.ValidationError("ids must be distinct")
+
+
 class MessageCreate(ma.Schema):
-    # Length is checked against the configured maximum in sending.check_body.
-    body = ma.fields.String(required=True)
+    # Length is checked against the configured maximum in sending.check_body;
+    # a message with attachments may have no text.
+    body = ma.fields.String()
     parent_id = Id(allow_none=True)
     client_msg_id = ma.fields.String(validate=[validate.Length(1, 64)], allow_none=True)
+    attachment_ids = ma.fields.List(Id(), load_default=list, validate=[validate.Length(max=10), _distinct])
+
+    @ma.validates_schema
+    def body_or_files(self, data, **kwargs):
+        if "body" not in data and not data.get("attachment_ids"):
+            raise ma.ValidationError("Missing data for required field.", "body")
 
 
 class MessageEdit(ma.Schema):
@@ -240,6 +252,10 @@ class EventIn(ma.Schema):
             raise ma.ValidationError("give exactly one of `room` or `to`", "room")
 
 
+class AttachmentQuery(ma.Schema):
+    thumbnail = Flag(strict=False, load_default=False)
+
+
 class EventsQuery(ma.Schema):
     after = Number(0, MAX_ID, strict=False, load_default=0)
     limit = Limit(100, 1000)
@@ -275,6 +291,34 @@ class ReactionCount(OutSchema):
     mine = ma.fields.Boolean()
 
 
+class _AttachmentUrl(ma.fields.String):
+    """Where the file (or its thumbnail, null when there is none) is fetched, with the caller's token."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, thumbnail: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.thumbnail = thumbnail
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if not self.thumbnail:
+            return f"/api/v1/attachments/{obj.id}"
+        return f"/api/v1/attachments/{obj.id}?thumbnail=1" if obj.thumbnail_key else None
+
+
+class AttachmentOut(OutSchema):
+    """An uploaded file; `width`, `height` and `thumbnail` for images, null otherwise."""
+
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    width = ma.fields.Integer(allow_none=True)
+    height = ma.fields.Integer(allow_none=True)
+    url = _AttachmentUrl()
+    thumbnail = _AttachmentUrl(thumbnail=True, allow_none=True)
+
+
 class MessageOut(OutSchema):
     """A message; `reactions` added by api/messaging/reacting.py (not in message events: `mine` is per reader)."""
 
@@ -289,6 +333,7 @@ class MessageOut(OutSchema):
     edited_at = Timestamp(allow_none=True)
     deleted_at = Timestamp(allow_none=True)
     reactions = ma.fields.List(ma.fields.Nested(ReactionCount))
+    attachments = ma.fields.List(ma.fields.Nested(AttachmentOut))
 
 
 class ReactionsOut(OutSchema):

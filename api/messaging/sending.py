@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.auth import app_config
 from api.extensions import db
+from api.messaging import attaching
 from api.messaging.access import (
     PAIR_TYPES,
     lock_conversation,
@@ -45,10 +46,10 @@ from shared.timeutil import utcnow
 WHITESPACE_ALLOWANCE = 1000
 
 
-def check_body(body: str) -> None:
+def check_body(body: str, may_be_empty: bool = False) -> None:
     limit = app_config().message_max_chars
     trimmed = body.strip()
-    if not trimmed:
+    if not trimmed and not may_be_empty:
         raise Invalid("the message is empty", code="body_empty", details={"body": ["must not be blank"]})
     if len(trimmed) > limit or len(body) > limit + WHITESPACE_ALLOWANCE:
         raise Invalid(
@@ -149,15 +150,17 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     client_msg_id = args.get("client_msg_id")
     if client_msg_id and (found := _by_client_id(sender, client_msg_id)) is not None:
         return _original(found, conversation.id), False
-    check_body(args["body"])
+    body = args.get("body", "")
+    check_body(body, may_be_empty=bool(args.get("attachment_ids")))
     _refuse_read_only(context)
     check_send_rate(sender)
     conversation = lock_conversation(conversation.id)
     parent = _parent(conversation.id, args.get("parent_id"))
     message = Message(
-        conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=args["body"],
-        parent_id=parent.id if parent else None, client_msg_id=client_msg_id, reply_count=0,
+        conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
+        parent_id=parent.id if parent else None, client_msg_id=client_msg_id, reply_count=0, attachments=[],
     )
+    files = attaching.claim(sender, args.get("attachment_ids") or [])
     try:
         db.session.add(message)
         db.session.flush()
@@ -165,6 +168,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
         # The same client_msg_id raced in from a retry: answer with the winner.
         db.session.rollback()
         return _original(_by_client_id(sender, client_msg_id), conversation_id), False
+    attaching.attach(message, files)
     if parent is not None:
         parent.reply_count += 1
     # Others wrote since the sender last read: writing here reads them, so their notification clears.
@@ -248,6 +252,7 @@ def delete(message_id: int, actor: Principal) -> Message:
     # The text leaves the database, not only the responses (NOT NULL: empty).
     message.deleted_at, message.body = utcnow(), ""
     db.session.execute(delete_rows(Reaction).where(Reaction.message_id == message.id))
+    attaching.discard(message)  # the files go too, once this commits
     rewrite_copies(message)
     room_event(conversation, "message:deleted", message_out.dump(message), message_id=message.id)
     return message

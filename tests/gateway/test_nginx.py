@@ -93,6 +93,18 @@ def test_rest_goes_through_nginx(stack, token):
     assert (too_big.status_code, too_big.json()["error"]["code"]) == (413, "payload_too_large")
 
 
+def test_uploads_larger_than_the_json_limit_pass_nginx(stack, token):
+    """POST /api/v1/attachments has the upload limit, not MAX_BODY_BYTES."""
+    nginx, _ = stack
+    headers = {"Authorization": f"Bearer {token(*STUDENT)}"}
+    two_mb = requests.post(nginx.url + "/api/v1/attachments", files={"file": ("a.txt", b"x" * 2_000_000)},
+                           headers=headers, timeout=30)
+    assert two_mb.status_code == 201, two_mb.text
+    too_big = requests.post(nginx.url + "/api/v1/attachments", files={"file": ("a.txt", b"x" * 10_600_000)},
+                            headers=headers, timeout=30)
+    assert (too_big.status_code, too_big.json()["error"]["code"]) == (413, "payload_too_large")
+
+
 @pytest.mark.parametrize("path, headers, status, code", [
     ("/api/v1/" + "a" * 10_000, {}, 414, "uri_too_long"),
     ("/api/v1/me", {"X-Big": "b" * 10_000}, 431, "headers_too_large"),

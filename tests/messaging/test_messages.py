@@ -18,7 +18,7 @@ def test_send_stores_the_body_exactly_and_returns_it_as_text(as_, mentorship):
     assert message["body"] == body
     assert message["sender"] == {"role": "mentor", "id": 1}
     assert set(message) == {"id", "conversation_id", "sender", "body", "parent_id", "reply_count",
-                            "client_msg_id", "created_at", "edited_at", "deleted_at", "reactions"}
+                            "client_msg_id", "created_at", "edited_at", "deleted_at", "reactions", "attachments"}
     assert response.headers["Content-Type"].startswith("application/json")
     listed = mentor.get(f"/conversations/{cid}/messages").get_json()["messages"]
     assert listed[0]["body"] == body
