@@ -19,7 +19,7 @@ from api.messaging.attaching import sweep_unattached
 from shared.models import Attachment
 from shared.timeutil import utcnow
 from tests.attachment_files import image_bytes
-from tests.conftest import TEST_SECRET
+from tests.conftest import EVENTS_SECRET, TEST_SECRET
 from tests.messaging.conftest import send
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -73,7 +73,7 @@ def test_the_sweep_cli(app, as_, config, storage_url):
     old = uploaded(as_(*MENTOR))
     _age(app, old["id"], 2)
     env = {**os.environ, "DATABASE_URL": config.database_url, "JWT_SECRET": TEST_SECRET,
-           "EVENTS_SIGNING_SECRET": "sweep-test", "STORAGE_URL": storage_url}
+           "EVENTS_SIGNING_SECRET": EVENTS_SECRET, "STORAGE_URL": storage_url}
     result = subprocess.run([sys.executable, "-m", "api.messaging.attachment_sweep", "--older-than", "3600"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
