@@ -29,6 +29,7 @@ from gateway.connect import Connections
 from gateway.database import Database
 from gateway.demo import setup_demo
 from gateway.emit import SocketIOEmitter
+from gateway.event_docs import setup_event_docs
 from gateway.fanout import Fanout
 from gateway.fast import FastPaths
 from gateway.health import healthz, readyz_handler
@@ -112,6 +113,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application, config: Config) -> None:
     app.router.add_get("/healthz", healthz)
+    setup_event_docs(app)
     app.router.add_get("/readyz", readyz_handler(lambda r: r.app[DATABASE], lambda r: r.app[REDIS],
                                                  lambda r: r.app[GATEWAY]))
     if config.gateway_metrics:
