@@ -41,7 +41,9 @@ def test_others_may_not_publish(publish, who):
         ({"room": "everyone", "type": "a:b", "data": [1]}, "validation_failed"),
         ({"room": "everyone", "type": "a:b", "extra": 1}, "validation_failed"),
         ({"to": {"role": "janitor", "id": 1}, "type": "a:b"}, "validation_failed"),
-        ({"room": "student:3", "type": "participant:added", "data": {}}, "event_type_reserved"),
+        ({"room": "student:3", "type": "participant:added", "data": {}}, "reserved_type"),
+        ({"to": {"role": "student", "id": 3}, "type": "session:created", "data": {}}, "reserved_type"),
+        ({"room": "everyone", "type": "dashboard:updated", "data": {}}, "reserved_type"),
         ({"room": "everyone", "type": "a:b", "data": {"x": "y" * 70_000}}, "event_too_large"),
     ],
 )

@@ -58,9 +58,9 @@ def test_a_students_dashboard(api):
     assert api.ok(api.get("/dashboard", STUDENT))["mentor"] is None
     api.profile(MENTOR)
     api.profile(OTHER_MENTOR)
-    rel = api.active(STUDENT, MENTOR)
     api.needs(STUDENT)
-    api.offer(OTHER_MENTOR, STUDENT)
+    api.offer(OTHER_MENTOR, STUDENT)  # before the student has a mentor: offers to a mentee are refused
+    rel = api.active(STUDENT, MENTOR)
     api.goal(rel, progress=40)
     _send(api, MENTOR, _conversation_of(api, rel))
     board = api.ok(api.get("/dashboard", STUDENT))
