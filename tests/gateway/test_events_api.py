@@ -55,6 +55,16 @@ def test_bad_publications_are_refused_and_change_nothing(publish, client, auth, 
     assert listed["events"] == []
 
 
+def test_only_the_apis_own_resources_are_reserved(publish, client, auth):
+    refused = publish({"to": {"role": "student", "id": 3}, "type": "goal:created", "data": {"title": "fake"}})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "reserved_type"
+    assert refused.get_json()["error"]["details"]["type"]
+    for type_ in ("goals:created", "sessionx:created", "invoice:session"):
+        assert publish({"to": {"role": "student", "id": 3}, "type": type_}).status_code == 201
+    feed = client.get("/api/v1/activity", headers=auth("student", 3)).get_json()
+    assert feed["activity"] == []
+
+
 def test_data_within_the_limit_is_logged_however_many_bytes_it_takes(publish, client, auth):
     data = {"x": "\U0001f600" * 59_990}  # 60,000 characters, 240 KB of UTF-8: past a TEXT column
     response = publish({"room": "everyone", "type": "a:b", "data": data})

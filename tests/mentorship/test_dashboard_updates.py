@@ -13,6 +13,7 @@ from api.extensions import db
 from shared.models import DashboardCursor, DashboardWatcher, Event, Message
 from shared.timeutil import utcnow
 from tests.mentorship.conftest import ADMIN, MENTOR, OTHER_MENTOR, OTHER_STUDENT, STUDENT, events_by_room
+from tests.mentorship.session_helpers import at, schedule
 from tests.mentorship.test_dashboard import _conversation_of, _send
 
 SECOND = dt.timedelta(seconds=1)
@@ -103,6 +104,33 @@ def test_relationship_and_goal_changes_reach_both_dashboards(app, api, clock):
     assert updates(app, MENTOR)[-1]["goals"]["total"] == 1
     assert updates(app, STUDENT)[-1]["goals"]["total"] == 1
     assert updates(app, OTHER_MENTOR) == [] and updates(app, OTHER_STUDENT) == []
+
+
+def test_session_changes_reach_the_host_the_attendees_and_the_admins(app, api, clock):
+    api.profile(MENTOR)
+    rel = api.active(STUDENT, MENTOR)
+    for who in (MENTOR, STUDENT, ADMIN, OTHER_STUDENT):
+        api.ok(api.get("/dashboard", who))
+    coming = schedule(api, rel, at(hours=24))
+    clock.tick(0.1)
+    clock.tick(3)
+    card = {"id": coming["id"], "title": coming["title"], "starts_at": coming["starts_at"],
+            "ends_at": coming["ends_at"]}
+    assert updates(app, MENTOR) == [{"upcoming_sessions": {"count": 1, "next": [card]}}]
+    assert updates(app, STUDENT) == [{"upcoming_sessions": {"count": 1, "next": [card]}}]
+    assert updates(app, ADMIN) == []  # a session planned changes none of the admin's figures
+    past = schedule(api, rel, at(hours=-2))
+    api.ok(api.post(f"/sessions/{past['id']}/complete", MENTOR))
+    api.ok(api.put(f"/sessions/{past['id']}/attendance", MENTOR,
+                   json=[{"principal": {"role": "student", "id": STUDENT[1]}, "status": "present"}]))
+    api.ok(api.post(f"/sessions/{coming['id']}/cancel", MENTOR, json={"reason": "ill"}))
+    clock.tick(0.1)
+    clock.tick(3)
+    assert updates(app, MENTOR)[-1] == {"upcoming_sessions": {"count": 0, "next": []}, "sessions_held": 1,
+                                        "attendance_rate": 1.0}
+    assert updates(app, STUDENT)[-1] == {"upcoming_sessions": {"count": 0, "next": []}}
+    assert updates(app, ADMIN) == [{"sessions_held_30d": 1, "attendance_rate_30d": 1.0}]
+    assert updates(app, OTHER_STUDENT) == []
 
 
 def test_admins_and_services_watch_everything(app, api, clock):
