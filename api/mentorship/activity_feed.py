@@ -2,7 +2,7 @@
 
 The feed is the caller's personal room in the event log, read back: every item
 is an event the API addressed to the caller when it happened (requests and
-answers, goals, notes, new conversations; sessions once they exist), so
+answers, goals, notes, new conversations, session changes but not reminders), so
 nothing appears that the caller could not read then, and a former member gets
 nothing of a conversation after leaving. Message text never appears: messages
 are conversation events, not feed items. It reaches back as far as the event

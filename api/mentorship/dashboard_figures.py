@@ -3,8 +3,7 @@
 A dashboard is the union of its role's figure functions (`MENTOR`, `STUDENT`,
 `ADMIN` at the bottom), each `fn(principal, now) -> {figure: value}` and one
 query (two for the mentor's capacity and a student's mentor); the statistics
-per period are in api/mentorship/period_figures.py. Sessions' figures join
-these lists as one function each.
+per period are in api/mentorship/period_figures.py.
 
 Definitions:
 - goal completion rate: completed / goals not abandoned (None without goals);
@@ -18,7 +17,13 @@ Definitions:
   the mentor's next message; the median over the runs that began in the window
   and were answered (unanswered ones are left out);
 - active users: distinct mentors and students who sent a message or did
-  something logged in a relationship (activities) or the audit log, in the window.
+  something logged in a relationship (activities) or the audit log, in the window;
+- upcoming sessions: the scheduled sessions one hosts or attends that have not
+  ended yet (one under way included), soonest first;
+- sessions held: completed sessions, by when they started; attendance rate:
+  of their attendees whose attendance was recorded, the share present or late
+  ((present + late) / (present + late + absent); excused and unrecorded are
+  left out).
 """
 from __future__ import annotations
 
@@ -36,14 +41,17 @@ from api.mentorship.period_figures import (
     ratio,
     relationship_windows,
     response_medians,
+    session_windows,
 )
+from api.mentorship.scheduling import involving
 from api.mentorship.schemas import GOAL_STATUSES, STATUSES
 from api.messaging.inbox import unread_counts
 from shared.auth import Principal
-from shared.models import Goal, MentorProfile, Relationship
+from shared.models import Goal, MentorProfile, Relationship, Session
 from shared.timeutil import isoformat_z
 
 LOOKBACK = dt.timedelta(days=30)  # the rates and medians of a dashboard (not of /dashboard/stats)
+NEXT_SESSIONS = 3  # the upcoming sessions listed (all are counted)
 
 
 # Relationships
@@ -139,6 +147,28 @@ def mentor_first_response(me: Principal, now: dt.datetime) -> dict:
     (median,) = response_medians([(now - LOOKBACK, now)], mentor_id=me.id)
     return {"median_first_response_seconds": median}
 
+# Sessions
+
+def upcoming_sessions(me: Principal, now: dt.datetime) -> dict:
+    """How many, and the next few: the total comes with each row (a window count, before the LIMIT)."""
+    rows = db.session.execute(
+        select(Session.id, Session.title, Session.starts_at, Session.ends_at, func.count().over().label("total"))
+        .where(involving(me), Session.status == "scheduled", Session.ends_at > now)
+        .order_by(Session.starts_at, Session.id).limit(NEXT_SESSIONS)
+    ).all()
+    return {"upcoming_sessions": {
+        "count": rows[0].total if rows else 0,
+        "next": [{"id": row.id, "title": row.title, "starts_at": isoformat_z(row.starts_at),
+                  "ends_at": isoformat_z(row.ends_at)} for row in rows],
+    }}
+
+
+def mentor_attendance(me: Principal, now: dt.datetime) -> dict:
+    """Of the sessions the mentor hosted in the last 30 days."""
+    (recent,) = session_windows([(now - LOOKBACK, now)], host=me)
+    return {"sessions_held": recent["sessions_held"], "attendance_rate": recent["attendance_rate"]}
+
+
 # The admin's dashboard: the figures now, the rates over the last 30 days
 
 def admin_relationships(me: Principal, now: dt.datetime) -> dict:
@@ -164,11 +194,17 @@ def admin_response_time(me: Principal, now: dt.datetime) -> dict:
     return {"median_response_seconds_30d": median}
 
 
+def admin_sessions(me: Principal, now: dt.datetime) -> dict:
+    (recent,) = session_windows([(now - LOOKBACK, now)])
+    return {"sessions_held_30d": recent["sessions_held"], "attendance_rate_30d": recent["attendance_rate"]}
+
+
 Figure = Callable[[Principal, dt.datetime], dict]
-MENTOR: list[Figure] = [mentor_relationships, mentor_capacity, mentor_goals, unread_messages, mentor_first_response]
-STUDENT: list[Figure] = [student_mentor, student_relationships, student_goals, unread_messages]
+MENTOR: list[Figure] = [mentor_relationships, mentor_capacity, mentor_goals, unread_messages, mentor_first_response,
+                        upcoming_sessions, mentor_attendance]
+STUDENT: list[Figure] = [student_mentor, student_relationships, student_goals, unread_messages, upcoming_sessions]
 ADMIN: list[Figure] = [relationships_by_status, admin_relationships, all_goals, admin_messages,
-                       admin_active_users, admin_response_time]
+                       admin_active_users, admin_response_time, admin_sessions]
 ROLE_FIGURES = {"mentor": MENTOR, "student": STUDENT, "admin": ADMIN, "service": ADMIN}
 
 

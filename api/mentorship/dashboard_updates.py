@@ -8,7 +8,7 @@ transaction:
    a time), read the events after it and mark the watchers they concern as due
    `DASHBOARD_DEBOUNCE_SECONDS` from now, unless already due (so the first
    change of a burst sets the time and the rest ride along): the owner of a
-   personal room for relationship, goal and membership events; the current
+   personal room for relationship, goal, session and membership events; the current
    participants of a conversation for its message and read events; every admin
    and service watcher for anything their figures count (a profile change,
    which logs no event, marks its watchers itself: `mark_profile_change`). An id missing from
@@ -52,11 +52,15 @@ CURSOR_ID = 1
 
 RELATIONSHIP_TYPES = {f"relationship:{verb}" for verb in ("requested", "accepted", "declined", "cancelled", "ended")}
 GOAL_TYPES = {"goal:created", "goal:updated", "goal:deleted"}
-# Session event types join these sets when sessions land.
-PERSONAL_TYPES = RELATIONSHIP_TYPES | GOAL_TYPES | {"conversation:created", "participant:added", "participant:removed"}
+# Reminders change no figure.
+SESSION_TYPES = {f"session:{verb}" for verb in ("created", "updated", "cancelled", "completed", "attendance")}
+PERSONAL_TYPES = (RELATIONSHIP_TYPES | GOAL_TYPES | SESSION_TYPES
+                  | {"conversation:created", "participant:added", "participant:removed"})
 CONVERSATION_TYPES = {"message:created", "message:deleted", "conversation:read", "participant:added",
                       "participant:removed"}
-ADMIN_TYPES = RELATIONSHIP_TYPES | GOAL_TYPES | {"message:created", "activity:created"}
+# The admin's session figures count held sessions and their attendance only.
+ADMIN_TYPES = (RELATIONSHIP_TYPES | GOAL_TYPES | {"message:created", "activity:created", "session:completed",
+                                                  "session:attendance"})
 STAFF_ROLES = ("admin", "service")
 PERSONAL_ROOMS = ("mentor", "student", *STAFF_ROLES)
 

@@ -5,7 +5,7 @@ first; a figure counts each window with its own conditional aggregate
 (`SUM(CASE WHEN <in window n> ...)`), so the number of queries depends on
 neither the data nor how many periods are compared. The medians use window
 functions (LAG, LEAD, ROW_NUMBER), on MariaDB and SQLite alike. Definitions:
-api/mentorship/dashboard_figures.py. Session figures join `PERIOD`.
+api/mentorship/dashboard_figures.py.
 """
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ from sqlalchemy import and_, case, func, or_, select, union_all
 from api.extensions import db
 from api.mentorship.schemas import STATUSES
 from api.portable_sql import seconds_between
-from shared.models import Activity, AuditEntry, Conversation, Goal, Message, Relationship
+from shared.auth import Principal
+from shared.models import Activity, AuditEntry, Conversation, Goal, Message, Relationship, Session, SessionAttendee
 
 Window = tuple[dt.datetime, dt.datetime]  # [start, end)
 DAY = dt.timedelta(days=1)
 LONG_RELATIONSHIP = dt.timedelta(days=90)
 ACCEPTED = ("active", "ended")
+CAME = ("present", "late")
+# Attendance that counts towards a rate: an excused absence is not held against it, an unrecorded one is unknown.
+RECORDED = (*CAME, "absent")
 
 
 def ratio(part: int, whole: int, digits: int = 3) -> float | None:
@@ -155,8 +159,32 @@ def response_windows(windows: list[Window]) -> list[dict]:
     return [{"median_response_seconds": median} for median in response_medians(windows)]
 
 
+def session_windows(windows: list[Window], host: Principal | None = None) -> list[dict]:
+    """Sessions held and cancelled (by their start) and the attendance rate of
+    the ones held, per window; `host`: only the sessions they host."""
+    def sessions_if(condition):  # one row per attendee: a session counts once, by its id
+        return func.count(func.distinct(case((condition, Session.id), else_=None)))
+
+    columns = []
+    for window in windows:
+        starting = _within(Session.starts_at, window)
+        held = and_(Session.status == "completed", starting)
+        columns += [sessions_if(held), sessions_if(and_(Session.status == "cancelled", starting)),
+                    _count_if(and_(held, SessionAttendee.attendance.in_(CAME))),
+                    _count_if(and_(held, SessionAttendee.attendance.in_(RECORDED)))]
+    query = (select(*columns).select_from(Session)
+             .outerjoin(SessionAttendee, SessionAttendee.session_id == Session.id)
+             .where(Session.starts_at >= min(start for start, _ in windows),
+                    Session.starts_at < max(end for _, end in windows)))
+    if host is not None:
+        query = query.where(Session.host_role == host.role, Session.host_id == host.id)
+    values = _ints(db.session.execute(query).one())
+    return [{"sessions_held": held, "sessions_cancelled": cancelled, "attendance_rate": ratio(came, recorded)}
+            for held, cancelled, came, recorded in (values[4 * n:4 * (n + 1)] for n in range(len(windows)))]
+
+
 PERIOD: list[Callable[[list[Window]], list[dict]]] = [
-    relationship_windows, goal_windows, message_windows, active_user_windows, response_windows,
+    relationship_windows, goal_windows, message_windows, active_user_windows, response_windows, session_windows,
 ]
 PERIODS = {"day": DAY, "week": 7 * DAY, "month": 30 * DAY, "year": 365 * DAY}
 

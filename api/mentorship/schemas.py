@@ -529,6 +529,18 @@ class DayCount(OutSchema):
     count = ma.fields.Integer()
 
 
+class SessionCard(OutSchema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    starts_at = ma.fields.String(metadata={"format": "date-time"})
+    ends_at = ma.fields.String(metadata={"format": "date-time"})
+
+
+class UpcomingSessions(OutSchema):
+    count = ma.fields.Integer(metadata={"description": "scheduled sessions not ended yet, hosted or attended"})
+    next = ma.fields.List(ma.fields.Nested(SessionCard), metadata={"description": "the soonest three"})
+
+
 class DashboardOut(OutSchema):
     """The caller's figures; which ones depends on the role (see README, Dashboards)."""
 
@@ -539,11 +551,14 @@ class DashboardOut(OutSchema):
     capacity = ma.fields.Integer()
     accepting = ma.fields.Boolean()
     median_first_response_seconds = ma.fields.Float(allow_none=True)
+    sessions_held = ma.fields.Integer(metadata={"description": "hosted and completed, last 30 days"})
+    attendance_rate = ma.fields.Float(allow_none=True)
     # mentor and student
     pending_requests = ma.fields.Integer()
     pending_offers = ma.fields.Integer()
     goals = ma.fields.Nested(GoalFigures)
     unread_messages = ma.fields.Integer()
+    upcoming_sessions = ma.fields.Nested(UpcomingSessions)
     # student
     mentor = ma.fields.Nested(MentorCard, allow_none=True)
     # admin and service
@@ -554,6 +569,8 @@ class DashboardOut(OutSchema):
     active_users_7d = ma.fields.Integer()
     active_users_30d = ma.fields.Integer()
     median_response_seconds_30d = ma.fields.Float(allow_none=True)
+    sessions_held_30d = ma.fields.Integer()
+    attendance_rate_30d = ma.fields.Float(allow_none=True)
 
 
 class PeriodFigures(OutSchema):
@@ -571,6 +588,9 @@ class PeriodFigures(OutSchema):
     messages_per_day = ma.fields.Float()
     active_users = ma.fields.Integer()
     median_response_seconds = ma.fields.Float(allow_none=True)
+    sessions_held = ma.fields.Integer(metadata={"description": "completed sessions that started in the period"})
+    sessions_cancelled = ma.fields.Integer(metadata={"description": "cancelled sessions that were to start in it"})
+    attendance_rate = ma.fields.Float(allow_none=True)
 
 
 class PeriodOut(OutSchema):
@@ -587,7 +607,7 @@ class StatsOut(OutSchema):
 
 
 # The activity feed: its item types, and the event each comes from
-# (notes: the `activity:created` events of kind `note`). Sessions add their types here.
+# (notes: the `activity:created` events of kind `note`). Reminders stay out: a nudge, not something that happened.
 
 FEED_TYPES = {
     **{f"relationship_{verb}": f"relationship:{verb}" for verb in ("requested", "accepted", "declined",
@@ -597,6 +617,8 @@ FEED_TYPES = {
     "conversation_created": "conversation:created",
     "conversation_joined": "participant:added",
     "conversation_left": "participant:removed",
+    **{f"session_{verb}": f"session:{verb}" for verb in ("created", "updated", "cancelled", "completed",
+                                                         "attendance")},
 }
 
 

@@ -21,8 +21,10 @@ from shared.events import dumps
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1", description="Real-time events: publish and resync")
 
-# These move sockets between rooms on the gateway: only the API's own changes send them.
-MEMBERSHIP_TYPES = {"conversation:created", "participant:added", "participant:removed"}
+# The resources of the API's and the gateway's own events: clients, the activity feed and the dashboard job
+# trust these to come from real changes (membership events even move sockets between rooms).
+RESERVED_RESOURCES = ("relationship", "goal", "activity", "session", "dashboard", "notification", "message",
+                      "conversation", "participant", "reaction", "broadcast", "presence", "auth")
 MAX_DATA_CHARS = 60_000  # small for every socket; the log column (MEDIUMTEXT) holds it in any encoding
 
 
@@ -38,8 +40,10 @@ def _target_room(args: dict) -> str:
 @blp.response(201, EventOut)
 def publish_event(args):
     """Log an event for a room or a principal and publish it after commit."""
-    if args["type"] in MEMBERSHIP_TYPES:
-        raise Invalid(f"{args['type']} is sent by the API's own changes only", code="event_type_reserved")
+    resource = args["type"].partition(":")[0]
+    if resource in RESERVED_RESOURCES:
+        raise Invalid(f"{resource}:* events are sent by the API's own changes only", code="reserved_type",
+                      details={"type": [f"reserved: {', '.join(RESERVED_RESOURCES)}"]})
     if len(dumps(args["data"])) > MAX_DATA_CHARS:
         raise Invalid(f"data is larger than {MAX_DATA_CHARS} characters", code="event_too_large")
     envelope = record(_target_room(args), args["type"], args["data"])

@@ -41,7 +41,9 @@ def test_others_may_not_publish(publish, who):
         ({"room": "everyone", "type": "a:b", "data": [1]}, "validation_failed"),
         ({"room": "everyone", "type": "a:b", "extra": 1}, "validation_failed"),
         ({"to": {"role": "janitor", "id": 1}, "type": "a:b"}, "validation_failed"),
-        ({"room": "student:3", "type": "participant:added", "data": {}}, "event_type_reserved"),
+        ({"room": "student:3", "type": "participant:added", "data": {}}, "reserved_type"),
+        ({"to": {"role": "student", "id": 3}, "type": "session:created", "data": {}}, "reserved_type"),
+        ({"room": "everyone", "type": "dashboard:updated", "data": {}}, "reserved_type"),
         ({"room": "everyone", "type": "a:b", "data": {"x": "y" * 70_000}}, "event_too_large"),
     ],
 )
@@ -51,6 +53,16 @@ def test_bad_publications_are_refused_and_change_nothing(publish, client, auth, 
     assert response.get_json()["error"]["code"] == code
     listed = client.get("/api/v1/events?after=0", headers=auth("admin", 1)).get_json()
     assert listed["events"] == []
+
+
+def test_only_the_apis_own_resources_are_reserved(publish, client, auth):
+    refused = publish({"to": {"role": "student", "id": 3}, "type": "goal:created", "data": {"title": "fake"}})
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "reserved_type"
+    assert refused.get_json()["error"]["details"]["type"]
+    for type_ in ("goals:created", "sessionx:created", "invoice:session"):
+        assert publish({"to": {"role": "student", "id": 3}, "type": type_}).status_code == 201
+    feed = client.get("/api/v1/activity", headers=auth("student", 3)).get_json()
+    assert feed["activity"] == []
 
 
 def test_data_within_the_limit_is_logged_however_many_bytes_it_takes(publish, client, auth):

@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import event, update
 
 from api.extensions import db
-from shared.models import Conversation, Goal, Message, Participant, Relationship
+from shared.models import Conversation, Goal, Message, Participant, Relationship, Session, SessionAttendee
 from shared.timeutil import utcnow
 from tests.mentorship.conftest import ADMIN, MENTOR, OTHER_MENTOR, OTHER_STUDENT, STUDENT
+from tests.mentorship.session_helpers import at, body, schedule, z
 
 THIRD_STUDENT = ("student", 23)
+DAY = dt.timedelta(days=1)
 
 
 def _conversation_of(api, rel, who=STUDENT):
@@ -58,9 +60,9 @@ def test_a_students_dashboard(api):
     assert api.ok(api.get("/dashboard", STUDENT))["mentor"] is None
     api.profile(MENTOR)
     api.profile(OTHER_MENTOR)
-    rel = api.active(STUDENT, MENTOR)
     api.needs(STUDENT)
-    api.offer(OTHER_MENTOR, STUDENT)
+    api.offer(OTHER_MENTOR, STUDENT)  # before the student has a mentor: offers to a mentee are refused
+    rel = api.active(STUDENT, MENTOR)
     api.goal(rel, progress=40)
     _send(api, MENTOR, _conversation_of(api, rel))
     board = api.ok(api.get("/dashboard", STUDENT))
@@ -156,6 +158,99 @@ def test_lasting_over_three_months(app, api):
     assert [p["figures"]["lasting_over_3_months"] for p in stats] == [1, 0]
 
 
+# Sessions
+
+def _group(api, start, people, who=MENTOR, hours=1):
+    attendees = [{"role": role, "id": pid} for role, pid in people]
+    return api.ok(api.post("/sessions", who, json=body(start, hours, attendees=attendees)), 201)
+
+
+def _held(api, session, attendance=(), who=MENTOR):
+    api.ok(api.post(f"/sessions/{session['id']}/complete", who))
+    if attendance:
+        entries = [{"principal": {"role": role, "id": pid}, "status": status} for (role, pid), status in attendance]
+        api.ok(api.put(f"/sessions/{session['id']}/attendance", who, json=entries))
+
+
+def _card(session):
+    return {"id": session["id"], "title": session["title"], "starts_at": session["starts_at"],
+            "ends_at": session["ends_at"]}
+
+
+@pytest.fixture
+def sessions(api):
+    """Mentor 11 with three mentees, sessions in every state; OTHER_MENTOR holds one too."""
+    api.profile(MENTOR, max_mentees=5)
+    rel = api.active(STUDENT, MENTOR)
+    other = api.active(OTHER_STUDENT, MENTOR)
+    api.active(THIRD_STUDENT, MENTOR)
+    everyone = [STUDENT, OTHER_STUDENT, THIRD_STUDENT]
+    _held(api, _group(api, at(hours=-50), everyone),  # 2 of the 3 came
+          [(STUDENT, "present"), (OTHER_STUDENT, "late"), (THIRD_STUDENT, "absent")])
+    _held(api, schedule(api, rel, at(hours=-30)), [(STUDENT, "excused")])  # not held against the rate
+    _held(api, schedule(api, rel, at(hours=-10)))  # attendance never recorded
+    not_completed = schedule(api, rel, at(hours=-8))
+    api.ok(api.put(f"/sessions/{not_completed['id']}/attendance", MENTOR,
+                   json=[{"principal": {"role": "student", "id": STUDENT[1]}, "status": "absent"}]))
+    cancelled_past = schedule(api, rel, at(hours=-20))
+    api.ok(api.post(f"/sessions/{cancelled_past['id']}/cancel", MENTOR, json={"reason": "ill"}))
+    _held(api, schedule(api, rel, at(hours=-40 * 24)), [(STUDENT, "present")])  # before the last 30 days
+    cancelled = schedule(api, rel, at(hours=10))
+    api.ok(api.post(f"/sessions/{cancelled['id']}/cancel", MENTOR, json={"reason": "clash"}))
+    upcoming = [
+        schedule(api, rel, at(minutes=-30)),  # under way: still upcoming until it ends
+        schedule(api, rel, at(hours=24)),
+        _group(api, at(hours=48), [STUDENT, OTHER_STUDENT]),
+        schedule(api, other, at(hours=72)),
+        schedule(api, rel, at(hours=96)),
+    ]
+    api.profile(OTHER_MENTOR)
+    theirs = api.active(("student", 24), OTHER_MENTOR)
+    _held(api, schedule(api, theirs, at(hours=-5), who=OTHER_MENTOR), [(("student", 24), "present")],
+          who=OTHER_MENTOR)
+    return upcoming
+
+
+def test_the_session_figures_of_a_host_and_their_mentees(api, sessions):
+    under_way, tomorrow, group, others, later = sessions
+    mentor = api.ok(api.get("/dashboard", MENTOR))
+    assert mentor["upcoming_sessions"] == {"count": 5, "next": [_card(s) for s in (under_way, tomorrow, group)]}
+    # Held in the last 30 days: three; of the attendance recorded (excused left out), present or late: 2 of 3.
+    assert mentor["sessions_held"] == 3 and mentor["attendance_rate"] == 0.667
+    student = api.ok(api.get("/dashboard", STUDENT))
+    assert student["upcoming_sessions"] == {"count": 4, "next": [_card(s) for s in (under_way, tomorrow, group)]}
+    assert "attendance_rate" not in student and "sessions_held" not in student
+    other = api.ok(api.get("/dashboard", OTHER_STUDENT))
+    assert other["upcoming_sessions"] == {"count": 2, "next": [_card(group), _card(others)]}
+    assert api.ok(api.get("/dashboard", THIRD_STUDENT))["upcoming_sessions"] == {"count": 0, "next": []}
+    assert later["starts_at"] > group["starts_at"]
+    stranger = api.ok(api.get("/dashboard", ("mentor", 13)))
+    assert stranger["upcoming_sessions"] == {"count": 0, "next": []}
+    assert stranger["sessions_held"] == 0 and stranger["attendance_rate"] is None
+
+
+def test_the_admin_counts_every_hosts_sessions(api, sessions):
+    for who in (ADMIN, ("service", 1)):
+        board = api.ok(api.get("/dashboard", who))
+        assert board["sessions_held_30d"] == 4 and board["attendance_rate_30d"] == 0.75  # 3 of 4
+        assert "upcoming_sessions" not in board
+    stats = api.ok(api.get("/dashboard/stats?period=month&compare=1", ADMIN))
+    month, before = (p["figures"] for p in stats["periods"])
+    assert (month["sessions_held"], month["sessions_cancelled"], month["attendance_rate"]) == (4, 1, 0.75)
+    assert (before["sessions_held"], before["sessions_cancelled"], before["attendance_rate"]) == (1, 0, 1.0)
+    (day,) = (p["figures"] for p in api.ok(api.get("/dashboard/stats?period=day&compare=0", ADMIN))["periods"])
+    # 10 hours ago (attendance not recorded) and OTHER_MENTOR's 5 hours ago (present).
+    assert (day["sessions_held"], day["attendance_rate"]) == (2, 1.0)
+
+
+def test_a_moved_session_moves_in_the_upcoming_list(api, sessions):
+    under_way, tomorrow, group, _, later = sessions
+    api.ok(api.patch(f"/sessions/{later['id']}", MENTOR, json={"starts_at": z(at(hours=2)), "ends_at": z(at(hours=3))}))
+    moved = api.ok(api.get(f"/sessions/{later['id']}", MENTOR))
+    assert api.ok(api.get("/dashboard", STUDENT))["upcoming_sessions"]["next"] == [_card(under_way), _card(moved),
+                                                                                   _card(tomorrow)]
+
+
 # Who sees what
 
 def test_each_principal_sees_only_their_own_figures(api):
@@ -238,7 +333,8 @@ def counted(app):
 
 def _seed(app, first: int, count: int) -> None:
     """`count` relationships of mentor 11 with students from `first` on: a quarter active,
-    each active one with two goals and a mentorship conversation of three messages."""
+    each active one with two goals, a mentorship conversation of three messages, a session
+    held (attendance recorded) and one to come."""
     now = utcnow()
     with app.app_context():
         rels = []
@@ -263,6 +359,18 @@ def _seed(app, first: int, count: int) -> None:
                                         created_at=now - dt.timedelta(minutes=m))
                                 for role, pid, m in (("student", rel.student_id, 30), ("mentor", MENTOR[1], 20),
                                                      ("student", rel.student_id, 10))])
+            held, coming = (Session(host_role="mentor", host_id=MENTOR[1], relationship_id=rel.id, title="s",
+                                    starts_at=now + hours, ends_at=now + hours + dt.timedelta(hours=1),
+                                    status=status, completed_at=now if status == "completed" else None)
+                            for hours, status in ((-2 * DAY, "completed"), (2 * DAY, "scheduled")))
+            db.session.add_all([held, coming])
+            db.session.flush()
+            came = ("present", "absent")[rel.student_id // 4 % 2]  # every other active one
+            db.session.add_all([
+                SessionAttendee(session_id=held.id, role="student", principal_id=rel.student_id, attendance=came,
+                                attendance_at=now),
+                SessionAttendee(session_id=coming.id, role="student", principal_id=rel.student_id),
+            ])
         db.session.commit()
         db.session.remove()
 
@@ -285,6 +393,9 @@ def test_the_number_of_queries_does_not_grow_with_the_data(app, api):
     small = _counts(app, api)
     _seed(app, 10, 990)
     large = _counts(app, api)
-    assert api.ok(api.get("/dashboard", MENTOR))["active_mentees"] == 250
+    board = api.ok(api.get("/dashboard", MENTOR))
+    assert board["active_mentees"] == 250 and board["sessions_held"] == 250 and board["attendance_rate"] == 0.5
+    assert board["upcoming_sessions"]["count"] == 250 and len(board["upcoming_sessions"]["next"]) == 3
+    assert api.ok(api.get("/dashboard", ("student", 1000)))["upcoming_sessions"]["count"] == 1
     assert large == small
     print("statements per request at 10 and 1,000 relationships:", small)
