@@ -80,6 +80,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
+def _delays(env: Mapping[str, str], name: str) -> list[float]:
+    """A comma list of seconds, e.g. `5,300,1800`; empty or unset = the default schedule."""
+    raw = _list(env.get(name))
+    if not raw:
+        return Config().webhook_retry_seconds
+    try:
+        delays = [float(part) for part in raw]
+    except ValueError:
+        raise ConfigError(f"{name} must be a comma list of seconds, got {env.get(name)!r}") from None
+    if len(delays) > 50 or not all(0 <= delay <= 7 * 86400 for delay in delays):
+        raise ConfigError(f"{name}: at most 50 delays, each from 0 to 604800 seconds")
+    return delays
+
+
 class _ReadTracker(dict):
     """The environment, remembering which names were asked for: what is left
     over with a known prefix is a misspelling to warn about."""
@@ -179,6 +193,24 @@ class Config:
     search_min_chars: int = 3
     # API: seconds between runs of the periodic jobs (api/periodic.py); 0 = not in this process.
     periodic_interval: float = 5.0
+    # The delivery worker (worker/): its probe and metrics port, how often it
+    # reads the log and due deliveries (seconds), parallel sends, events read
+    # per round, how long an id gap may wait for a late commit, and how long a
+    # claimed delivery stays its claimer's before another worker may take it.
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 8100
+    worker_poll_interval: float = 0.5
+    worker_concurrency: int = 8
+    worker_batch: int = 500
+    worker_late_commit_window: float = 10.0
+    worker_lease_seconds: float = 60.0
+    # Webhooks: seconds to wait for a receiver; the delays between attempts
+    # (after the last one the delivery is parked as failed).
+    webhook_timeout: float = 10.0
+    webhook_retry_seconds: list[float] = field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0])
+    # Webhook URLs may point at loopback/private addresses (tests, on-premise).
+    outbound_allow_private: bool = False
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -276,6 +308,13 @@ class Config:
         if admin_ui and len(admin_password) < 12:
             raise ConfigError("GATEWAY_ADMIN_PASSWORD must be set (at least 12 characters) when GATEWAY_ADMIN_UI=1")
 
+        webhook_timeout = _float(env, "WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+        lease = _float(env, "WORKER_LEASE_SECONDS", 60.0, minimum=1.0)
+        if lease <= webhook_timeout:
+            # A send outliving its lease could be claimed and sent again by another worker.
+            raise ConfigError(
+                f"WORKER_LEASE_SECONDS ({lease:g}) must be longer than WEBHOOK_TIMEOUT ({webhook_timeout:g})")
+
         cors_raw = env.get("CORS_ORIGINS")
         cors = _list(cors_raw) if cors_raw is not None else (["*"] if not production_db else [])
 
@@ -331,6 +370,17 @@ class Config:
             send_rate_window_seconds=_int(env, "SEND_RATE_WINDOW_SECONDS", 60, minimum=1),
             rate_limit_prefix=env.get("RATE_LIMIT_PREFIX") or "rl:",
             search_min_chars=_int(env, "SEARCH_MIN_CHARS", 3, minimum=1),
+            worker_host=env.get("WORKER_HOST") or "127.0.0.1",
+            # PORT as honcho/foreman give each process, as for the gateway.
+            worker_port=_port(env, "WORKER_PORT" if env.get("WORKER_PORT") else "PORT", 8100),
+            worker_poll_interval=_float(env, "WORKER_POLL_INTERVAL", 0.5, minimum=0.01),
+            worker_concurrency=_int(env, "WORKER_CONCURRENCY", 8, minimum=1),
+            worker_batch=_int(env, "WORKER_BATCH", 500, minimum=1),
+            worker_late_commit_window=_float(env, "WORKER_LATE_COMMIT_WINDOW", 10.0),
+            worker_lease_seconds=lease,
+            webhook_timeout=webhook_timeout,
+            webhook_retry_seconds=_delays(env, "WEBHOOK_RETRY_SECONDS"),
+            outbound_allow_private=_bool(env, "OUTBOUND_ALLOW_PRIVATE", False),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
             dev_warnings=warnings_,
         )

@@ -1,0 +1,1 @@
+"""The delivery worker: follows the event log and delivers webhooks (`python -m worker`)."""
