@@ -6,7 +6,8 @@ import uuid
 from flask import Flask, g, request
 from flask_smorest.spec.plugins import integerconverter2paramschema
 
-from api import docs, errors, health, me, mentorship, messaging, outbox  # outbox: its import registers the hooks
+# outbox: its import registers the hooks
+from api import delivery, docs, errors, health, me, mentorship, messaging, outbox
 from api.cors import setup_cors
 from api.extensions import db
 from api.inputs import AsciiIntegerConverter, bound_chunked_body
@@ -18,7 +19,7 @@ from shared.db import engine_options
 from shared.events import make_publisher
 from shared.logs import set_request_id_provider
 
-BLUEPRINTS = [me.blp, *mentorship.BLUEPRINTS, *messaging.BLUEPRINTS]
+BLUEPRINTS = [me.blp, *mentorship.BLUEPRINTS, *messaging.BLUEPRINTS, *delivery.BLUEPRINTS]
 
 
 def _flask_settings(config: Config) -> dict:

@@ -98,6 +98,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
+def _delays(env: Mapping[str, str], name: str) -> list[float]:
+    """A comma list of seconds, e.g. `5,300,1800`; empty or unset = the default schedule."""
+    raw = _list(env.get(name))
+    if not raw:
+        return Config().webhook_retry_seconds
+    try:
+        delays = [float(part) for part in raw]
+    except ValueError:
+        raise ConfigError(f"{name} must be a comma list of seconds, got {env.get(name)!r}") from None
+    if len(delays) > 50 or not all(0 <= delay <= 7 * 86400 for delay in delays):
+        raise ConfigError(f"{name}: at most 50 delays, each from 0 to 604800 seconds")
+    return delays
+
+
 class _ReadTracker(dict[str, str]):
     """The environment, remembering which names were asked for: what is left
     over with a known prefix is a misspelling to warn about."""
@@ -254,6 +268,24 @@ class Config:
     attachment_unattached_seconds: int = 86_400
     # Uploads one principal may hold unsent at once (the sweep frees them), so nobody fills the disk.
     attachment_unsent_max: int = 50
+    # The delivery worker (worker/): its probe and metrics port, how often it
+    # reads the log and due deliveries (seconds), parallel sends, events read
+    # per round, how long an id gap may wait for a late commit, and how long a
+    # claimed delivery stays its claimer's before another worker may take it.
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 8100
+    worker_poll_interval: float = 0.5
+    worker_concurrency: int = 8
+    worker_batch: int = 500
+    worker_late_commit_window: float = 10.0
+    worker_lease_seconds: float = 60.0
+    # Webhooks: seconds to wait for a receiver; the delays between attempts
+    # (after the last one the delivery is parked as failed).
+    webhook_timeout: float = 10.0
+    webhook_retry_seconds: list[float] = field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0])
+    # Webhook URLs may point at loopback/private addresses (tests, on-premise).
+    outbound_allow_private: bool = False
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
 
@@ -351,6 +383,13 @@ class Config:
         if admin_ui and len(admin_password) < 12:
             raise ConfigError("GATEWAY_ADMIN_PASSWORD must be set (at least 12 characters) when GATEWAY_ADMIN_UI=1")
 
+        webhook_timeout = _float(env, "WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+        lease = _float(env, "WORKER_LEASE_SECONDS", 60.0, minimum=1.0)
+        if lease <= webhook_timeout:
+            # A send outliving its lease could be claimed and sent again by another worker.
+            raise ConfigError(
+                f"WORKER_LEASE_SECONDS ({lease:g}) must be longer than WEBHOOK_TIMEOUT ({webhook_timeout:g})")
+
         cors_raw = env.get("CORS_ORIGINS")
         cors = _list(cors_raw) if cors_raw is not None else (["*"] if not production_db else [])
 
@@ -416,6 +455,17 @@ class Config:
             attachment_url_seconds=_int(env, "ATTACHMENT_URL_SECONDS", 300, minimum=1),
             attachment_unattached_seconds=_int(env, "ATTACHMENT_UNATTACHED_SECONDS", 86_400, minimum=60),
             attachment_unsent_max=_int(env, "ATTACHMENT_UNSENT_MAX", 50, minimum=1),
+            worker_host=env.get("WORKER_HOST") or "127.0.0.1",
+            # PORT as honcho/foreman give each process, as for the gateway.
+            worker_port=_port(env, "WORKER_PORT" if env.get("WORKER_PORT") else "PORT", 8100),
+            worker_poll_interval=_float(env, "WORKER_POLL_INTERVAL", 0.5, minimum=0.01),
+            worker_concurrency=_int(env, "WORKER_CONCURRENCY", 8, minimum=1),
+            worker_batch=_int(env, "WORKER_BATCH", 500, minimum=1),
+            worker_late_commit_window=_float(env, "WORKER_LATE_COMMIT_WINDOW", 10.0),
+            worker_lease_seconds=lease,
+            webhook_timeout=webhook_timeout,
+            webhook_retry_seconds=_delays(env, "WEBHOOK_RETRY_SECONDS"),
+            outbound_allow_private=_bool(env, "OUTBOUND_ALLOW_PRIVATE", False),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
             dev_warnings=warnings_,
         )

@@ -478,6 +478,8 @@ class Webhook(Base):
     types: Mapped[list] = mapped_column(JSON, nullable=False)  # event types, or ["*"]
     # `whsec_<base64>`: shown once at creation; the worker signs with it.
     secret: Mapped[str] = mapped_column(String(100), nullable=False)
+    # The log's last id when it was registered: it hears about what happens after, not the history.
+    after_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     created_by_role: Mapped[str] = mapped_column(Role, nullable=False)
     created_by_id: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)

@@ -69,8 +69,9 @@ def test_prune_cli_deletes_only_old_events(app, config):
         assert db.session.query(Event).count() == 1
 
 
-def test_procfile_names_both_processes():
+def test_procfile_names_the_three_processes():
     with open(os.path.join(ROOT, "Procfile")) as fh:
         lines = dict(line.split(":", 1) for line in fh if line.strip())
     assert "gunicorn" in lines["api"] and "api.wsgi:app" in lines["api"]
     assert "python -m gateway" in lines["gateway"]
+    assert "python -m worker" in lines["worker"]

@@ -1,11 +1,16 @@
-"""The `service` role reads; of the writes it may only publish events
-(CONTRACT "Roles, once more"). Every non-GET route of the app, walked."""
+"""The `service` role reads; of the writes it may only publish events, set
+team rosters and manage webhooks (CONTRACT "Roles, once more"). Every non-GET
+route of the app, walked."""
 from __future__ import annotations
 
 from tests.test_openapi import _routes
 
 # The writes a service may make; every other one is 403 `read_only_role`.
-SERVICE_WRITES = {("POST", "/api/v1/events"), ("PUT", "/api/v1/teams/1/members")}
+SERVICE_WRITES = {
+    ("POST", "/api/v1/events"), ("PUT", "/api/v1/teams/1/members"),
+    ("POST", "/api/v1/webhooks"), ("DELETE", "/api/v1/webhooks/1"),
+    ("POST", "/api/v1/webhooks/1/deliveries/1/retry"),
+}
 
 
 def test_every_write_but_the_allowed_ones_is_read_only_for_a_service(app, client, auth):

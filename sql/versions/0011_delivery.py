@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("url", sa.String(2000), nullable=False),
         sa.Column("types", sa.JSON(), nullable=False),
         sa.Column("secret", sa.String(100), nullable=False),
+        sa.Column("after_event_id", sa.BigInteger(), nullable=False),
         sa.Column("created_by_role", sa.String(16), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("created_at", Timestamp, nullable=False),

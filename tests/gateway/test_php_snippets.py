@@ -21,7 +21,8 @@ from tests.conftest import EVENTS_SECRET, TEST_SECRET
 from tests.gateway.conftest import ROOT, SHARED_REDIS
 from tests.gateway.helpers import Sock, run
 
-FILES = ("mentorship_jwt.php", "call_api.php", "publish_http.php", "publish_redis.php")
+# webhook_receiver.php is run by tests/worker/test_php_receiver.py.
+FILES = ("mentorship_jwt.php", "call_api.php", "publish_http.php", "publish_redis.php", "webhook_receiver.php")
 
 
 @pytest.fixture

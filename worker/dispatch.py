@@ -1,0 +1,148 @@
+"""The worker's loop: follow the log, claim what is due, hand it to the senders.
+
+Sends run in a thread pool (`WORKER_CONCURRENCY`), so one slow receiver holds
+one thread, not the loop. The loop claims only as many deliveries as there
+are idle senders, so a claimed delivery starts at once, well inside its
+lease. It sleeps `WORKER_POLL_INTERVAL` between rounds unless woken: by a
+send finishing, or by the API's publish on the Redis event channel (only a
+wake-up: what to send is always read from the database, so a lost or forged
+message changes nothing). A database error fails the round, not the process:
+the next round repeats it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from redis.exceptions import RedisError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from shared.config import Config
+from shared.logs import cause
+from shared.timeutil import utcnow
+from worker import claims, webhooks
+from worker.follower import Follower
+from worker.health import Metrics
+
+log = logging.getLogger(__name__)
+GAUGE_EVERY = 5.0  # seconds between counts of pending deliveries
+
+
+def owner_name() -> str:
+    """This process's name on the rows it claims (fits deliveries.lease_owner)."""
+    return f"{socket.gethostname()[:14]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    def __init__(self, config: Config, engine: Engine, metrics: Metrics):
+        self.config, self.engine, self.metrics = config, engine, metrics
+        self.owner = owner_name()
+        self.follower = Follower(engine, config.worker_batch, config.worker_late_commit_window)
+        self.pool = ThreadPoolExecutor(config.worker_concurrency, thread_name_prefix="worker-send")
+        self.wake, self.stopping = threading.Event(), threading.Event()
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self._gauged = 0.0
+
+    def run(self) -> None:
+        """Rounds until `stop`; then waits for the sends under way."""
+        backoff = self.config.worker_poll_interval
+        while not self.stopping.is_set():
+            try:
+                more = self.round()
+                backoff = self.config.worker_poll_interval
+            except SQLAlchemyError as exc:
+                self.metrics.errors.inc()
+                log.warning("database unavailable; retrying in %.1f s: %s", backoff, cause(exc))
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if not more:
+                self.wake.wait(self.config.worker_poll_interval)
+                self.wake.clear()
+        self.pool.shutdown(wait=True)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def round(self) -> bool:
+        """Follow the log once and start what is due; True when there is more to do right away."""
+        followed = self.follower.follow()
+        if not followed.locked:
+            self.metrics.lag_events.set(followed.lag_events)
+            self.metrics.lag_seconds.set(followed.lag_seconds)
+        free = self.config.worker_concurrency - self.in_flight
+        claimed = claims.claim(self.engine, self.owner, free, self.config.worker_lease_seconds) if free > 0 else []
+        for item in claimed:
+            with self._lock:
+                self.in_flight += 1
+            self.pool.submit(self._deliver, item)
+        self._gauge()
+        return followed.events >= self.config.worker_batch or (free > 0 and len(claimed) == free)
+
+    def _gauge(self) -> None:
+        if time.monotonic() - self._gauged < GAUGE_EVERY:
+            return
+        self._gauged = time.monotonic()
+        waiting = claims.waiting(self.engine)
+        for channel in {"webhook", *waiting}:
+            self.metrics.pending.labels(channel).set(waiting.get(channel, 0))
+
+    def _deliver(self, item: claims.Claim) -> None:
+        try:
+            verdict = self._attempt(item)
+            self._count(item.channel, verdict)
+        except Exception as exc:  # noqa: BLE001 - the lease lapses and the delivery is tried again
+            log.warning("delivery %s: outcome not recorded (tried again after the lease): %s", item.id, cause(exc))
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+            self.wake.set()
+
+    def _attempt(self, item: claims.Claim) -> str:
+        config = self.config
+        remaining = (item.leased_until - utcnow()).total_seconds()
+        if remaining <= config.webhook_timeout:
+            return claims.LOST  # too late to finish inside the lease: another worker may take it
+        request = claims.webhook_request(self.engine, item)
+        if request is None:
+            return claims.gone(self.engine, item, self.owner, "the webhook or the event no longer exists")
+        url, secret, body = request
+        outcome = webhooks.send(url, secret, str(item.event_id), body, config.webhook_timeout,
+                                config.outbound_allow_private)
+        if not outcome.ok:
+            self.metrics.failed.labels(item.channel).inc()
+            log.info("delivery %s to webhook %s failed (attempt %d): %s", item.id, item.target, item.attempts,
+                     outcome.error)
+        return claims.record(self.engine, item, self.owner, outcome, config.webhook_retry_seconds)
+
+    def _count(self, channel: str, verdict: str) -> None:
+        counter = {claims.SENT: self.metrics.sent, claims.RETRY: self.metrics.retried,
+                   claims.PARKED: self.metrics.parked}.get(verdict)
+        if counter is not None:
+            counter.labels(channel).inc()
+
+
+def listen_for_commits(url: str, channel: str, dispatcher: Dispatcher) -> None:
+    """Wake the dispatcher on every batch the API publishes; reconnect after a Redis outage."""
+    import redis
+
+    while not dispatcher.stopping.is_set():
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(channel)
+            dispatcher.wake.set()  # catch up on what was published while away
+            while not dispatcher.stopping.is_set():
+                if pubsub.get_message(timeout=1.0):
+                    dispatcher.wake.set()
+        except (RedisError, OSError) as exc:
+            log.warning("Redis wake-ups unavailable (polling meanwhile): %s", cause(exc))
+            dispatcher.stopping.wait(2.0)
