@@ -6,8 +6,9 @@ import uuid
 from flask import Flask, g, request
 from flask_smorest.spec.plugins import integerconverter2paramschema
 
-from api import docs, errors, health, me, mentorship, messaging, outbox  # outbox: its import registers the hooks
+from api import delivery, docs, errors, health, me, mentorship, messaging, outbox  # outbox: registers hooks
 from api.cors import setup_cors
+from api.delivery.addressing import remember_claimed_address
 from api.extensions import db
 from api.inputs import AsciiIntegerConverter, bound_chunked_body
 from api.metrics import setup_metrics
@@ -17,7 +18,7 @@ from shared.db import engine_options
 from shared.events import make_publisher
 from shared.logs import set_request_id_provider
 
-BLUEPRINTS = [me.blp, *mentorship.BLUEPRINTS, *messaging.BLUEPRINTS]
+BLUEPRINTS = [me.blp, *mentorship.BLUEPRINTS, *messaging.BLUEPRINTS, *delivery.BLUEPRINTS]
 
 
 def _flask_settings(config: Config) -> dict:
@@ -67,4 +68,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(_assign_request_id)
     app.before_request(bound_chunked_body)
     app.after_request(_echo_request_id)
+    app.after_request(remember_claimed_address)
     return app
