@@ -25,27 +25,29 @@ class PresenceLookup:
     def _key(self, kind: str, p: Principal) -> str:
         return f"{self.prefix}{kind}:{p.role}:{p.id}"
 
-    def online(self, principals: list[Principal]) -> dict[Principal, bool | None]:
-        """Whether each has a live socket on any gateway (None: no Redis, unknown). One round trip."""
+    def states(self, principals: list[Principal]) -> dict[Principal, tuple[bool | None, dt.datetime | None]]:
+        """(online, offline since) of each, in one round trip. Online is None
+        without Redis (unknown); offline since is None while online, without
+        Redis, or when no gateway saw them in 30 days (naive UTC)."""
         if self.redis is None:
-            return dict.fromkeys(principals)
+            return dict.fromkeys(principals, (None, None))
         now = time.time()
         with self.redis.pipeline(transaction=False) as pipe:
             for p in principals:
                 pipe.zcount(self._key("presence", p), now, "+inf")
-            counts = pipe.execute()
-        return {p: count > 0 for p, count in zip(principals, counts, strict=True)}
+                pipe.get(self._key("seen", p))
+            results = pipe.execute()
+        answers = {}
+        for p, live, seen in zip(principals, results[::2], results[1::2], strict=True):
+            answers[p] = (True, None) if live > 0 else (False, _naive_utc(seen.decode()) if seen else None)
+        return answers
 
     def is_online(self, principal: Principal) -> bool | None:
-        return self.online([principal])[principal]
+        return self.states([principal])[principal][0]
 
     def offline_since(self, principal: Principal) -> dt.datetime | None:
-        """When the principal's last socket closed (naive UTC); None while
-        online, without Redis, or when no gateway has seen them for 30 days."""
-        if self.redis is None or self.is_online(principal):
-            return None
-        seen = self.redis.get(self._key("seen", principal))
-        if not seen:
-            return None
-        when = dt.datetime.fromisoformat(seen.decode().replace("Z", "+00:00"))
-        return when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return self.states([principal])[principal][1]
+
+
+def _naive_utc(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(dt.timezone.utc).replace(tzinfo=None)
