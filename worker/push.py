@@ -18,11 +18,16 @@ from dataclasses import dataclass
 import requests
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
 
 from api.messaging.preferences import in_quiet_hours, preference_type
 from shared.auth import Principal
+from shared.config import ROLES, Config
 from shared.models import PushSubscription
+from shared.presence_lookup import PresenceLookup
 from shared.public_urls import UrlRefused, check_url
+from worker.audience import muted, preferences_of
 
 NOTIFICATION_EVENTS = ("notification:created", "notification:updated")
 TITLE_CHARS, BODY_CHARS = 100, 140
@@ -96,6 +101,61 @@ def collapse(events: list[dict]) -> list[dict]:
         latest.pop(key, None)  # re-inserted last: the order follows the newest event
         latest[key] = event
     return list(latest.values())
+
+
+def recipient_of(event: dict) -> Principal | None:
+    """The principal whose personal room (`student:12`) the event went to."""
+    role, _, pid = event["room"].partition(":")
+    return Principal(role, int(pid)) if role in ROLES and pid.isascii() and pid.isdigit() else None
+
+
+@dataclass(frozen=True)
+class PlannedPush:
+    event_id: int  # the latest event of its conversation's burst: the delivery's event
+    subscription: PushSubscription
+    payload: dict
+
+
+def plan_pushes(session: Session, events: list[dict], presence: PresenceLookup, now: dt.datetime) -> list[PlannedPush]:
+    """The pushes a batch of logged events (envelopes, in log order) calls for:
+    notification events collapsed per conversation, to recipients who
+    `should_push`, one per subscription. Four queries and one Redis round trip."""
+    latest = [e for e in collapse([e for e in events if e["type"] in NOTIFICATION_EVENTS]) if recipient_of(e)]
+    recipients = list(dict.fromkeys(recipient_of(e) for e in latest))
+    prefs, states = preferences_of(session, recipients), presence.states(recipients)
+    wanted = [e for e in latest if should_push(recipient_of(e), e["data"]["type"], prefs[recipient_of(e)], now,
+                                               states[recipient_of(e)][0])]
+    devices = _subscriptions(session, list(dict.fromkeys(recipient_of(e) for e in wanted)))
+    planned = []
+    for event in wanted:
+        who, conversation = recipient_of(event), (event["data"].get("data") or {}).get("conversation_id")
+        silent = isinstance(conversation, int) and muted(session, who, conversation, now)
+        planned += [PlannedPush(event["id"], sub, push_payload(event["data"], silent, sub.previews))
+                    for sub in devices.get(who, [])]
+    return planned
+
+
+def _subscriptions(session: Session, principals: list[Principal]) -> dict[Principal, list[PushSubscription]]:
+    if not principals:
+        return {}
+    rows = session.execute(
+        select(PushSubscription).where(tuple_(PushSubscription.principal_role, PushSubscription.principal_id)
+                                       .in_([(p.role, p.id) for p in principals])).order_by(PushSubscription.id)
+    ).scalars()
+    found: dict[Principal, list[PushSubscription]] = {}
+    for row in rows:
+        found.setdefault(Principal(row.principal_role, row.principal_id), []).append(row)
+    return found
+
+
+def push_to(session: Session, subscription: PushSubscription, payload: dict, vapid: Vapid, config: Config,
+            attempts: int = 0) -> PushResult:
+    """`send_push` with the settings, deleting the subscription when the push service says it is gone."""
+    result = send_push(subscription, payload, vapid, config.vapid_subject,
+                       allow_private=config.outbound_allow_private, attempts=attempts)
+    if result.gone:
+        session.delete(subscription)
+    return result
 
 
 def _topic(tag: str) -> str:

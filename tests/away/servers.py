@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import http_ece
 import jwt
 from aiohttp import web
+from multidict import CIMultiDict
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -114,7 +115,7 @@ class PushService:
         body = await request.read()
         statuses = self.answer.get(device) or [201]
         status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
-        record = Received(device, status, None, None, None, dict(request.headers))
+        record = Received(device, status, None, None, None, CIMultiDict(request.headers))
         try:
             record.claims, record.vapid_key = self._check_vapid(request.headers.get("Authorization", ""))
             assert request.headers.get("Content-Encoding") == "aes128gcm"
