@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import http_ece
 import jwt
 from aiohttp import web
-from multidict import CIMultiDict
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from multidict import CIMultiDict
 
 
 def b64url(raw: bytes) -> str:
@@ -44,7 +44,8 @@ class BrowserKeys:
         return b64url(self.private.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint))
 
     def subscription(self, endpoint: str) -> dict:
-        return {"endpoint": endpoint, "expirationTime": None, "keys": {"p256dh": self.p256dh, "auth": b64url(self.auth)}}
+        keys = {"p256dh": self.p256dh, "auth": b64url(self.auth)}
+        return {"endpoint": endpoint, "expirationTime": None, "keys": keys}
 
 
 @dataclass

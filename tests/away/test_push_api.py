@@ -141,5 +141,6 @@ def test_malformed_and_huge_bodies(client, auth, raw, status, code):
 
 
 def test_a_path_id_that_is_not_ascii_digits_is_404(client, auth):
-    assert client.delete(API + "/push/subscriptions/\u0661", headers=auth("student", 1)).status_code == 404
-    assert client.delete(API + "/push/subscriptions/99999999999999999999", headers=auth("student", 1)).status_code == 404
+    me = auth("student", 1)
+    assert client.delete(API + "/push/subscriptions/\u0661", headers=me).status_code == 404
+    assert client.delete(API + "/push/subscriptions/99999999999999999999", headers=me).status_code == 404
