@@ -37,7 +37,7 @@ class PresenceLookup:
                 pipe.zcount(self._key("presence", p), now, "+inf")
                 pipe.get(self._key("seen", p))
             results = pipe.execute()
-        answers = {}
+        answers: dict[Principal, tuple[bool | None, dt.datetime | None]] = {}
         for p, live, seen in zip(principals, results[::2], results[1::2], strict=True):
             answers[p] = (True, None) if live > 0 else (False, _naive_utc(seen.decode()) if seen else None)
         return answers

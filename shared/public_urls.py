@@ -49,6 +49,6 @@ def check_url(url: str, allow_private: bool, resolve: bool = True, schemes: tupl
             infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError):
             raise UrlRefused("its host does not resolve") from None
-        addresses = [info[4][0] for info in infos]
+        addresses = [str(info[4][0]) for info in infos]
     if any(_refused_address(a) for a in addresses):
         raise UrlRefused("points at a loopback or private address")

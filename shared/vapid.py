@@ -9,7 +9,7 @@ import os
 import sys
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from py_vapid import Vapid
+from py_vapid import Vapid  # type: ignore[import-untyped]  # ships no types
 
 
 def load(path: str) -> Vapid:
