@@ -37,7 +37,7 @@ def check_url(url: str, allow_private: bool, resolve: bool = True, schemes: tupl
         raise UrlRefused("must not carry credentials")
     if allow_private:
         return
-    host = parts.hostname
+    host = parts.hostname.rstrip(".")  # `localhost.` is localhost too
     if host == "localhost" or host.endswith(".localhost"):
         raise UrlRefused("points at a loopback or private address")
     try:
