@@ -119,18 +119,20 @@ class PlannedPush:
 def plan_pushes(session: Session, events: list[dict], presence: PresenceLookup, now: dt.datetime) -> list[PlannedPush]:
     """The pushes a batch of logged events (envelopes, in log order) calls for:
     notification events collapsed per conversation, to recipients who
-    `should_push`, one per subscription. Four queries and one Redis round trip."""
+    `should_push`, one per subscription. Three queries and one Redis round trip, whatever the batch."""
     latest = [e for e in collapse([e for e in events if e["type"] in NOTIFICATION_EVENTS]) if recipient_of(e)]
     recipients = list(dict.fromkeys(recipient_of(e) for e in latest))
     prefs, states = preferences_of(session, recipients), presence.states(recipients)
     wanted = [e for e in latest if should_push(recipient_of(e), e["data"]["type"], prefs[recipient_of(e)], now,
                                                states[recipient_of(e)][0])]
     devices = _subscriptions(session, list(dict.fromkeys(recipient_of(e) for e in wanted)))
+    about = {e["id"]: (recipient_of(e), (e["data"].get("data") or {}).get("conversation_id")) for e in wanted}
+    silent = muted(session, [(who, c) for who, c in about.values() if isinstance(c, int)], now)
     planned = []
     for event in wanted:
-        who, conversation = recipient_of(event), (event["data"].get("data") or {}).get("conversation_id")
-        silent = isinstance(conversation, int) and muted(session, who, conversation, now)
-        planned += [PlannedPush(event["id"], sub, push_payload(event["data"], silent, sub.previews))
+        who = recipient_of(event)
+        planned += [PlannedPush(event["id"], sub, push_payload(event["data"], about[event["id"]] in silent,
+                                                               sub.previews))
                     for sub in devices.get(who, [])]
     return planned
 
