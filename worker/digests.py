@@ -9,9 +9,9 @@ Redis, presence is unknown: then the newest digest-worthy item must have
 waited that long unread). Session reminders do not wait: they go as soon as
 the principal is offline. Quiet hours hold digests back.
 
-The worker's flow, every minute or so: `due_digests`, then per digest
-`claim_digest` (commit), `build_digest`, `send_mail`; on a retryable
-failure `release_digest`. The claim is a conditional UPDATE, so two workers
+The worker's flow, every minute or so: `send_due_digests`, which is
+`due_digests`, then per digest `claim_digest` (commit), `build_digest`,
+`send_mail`, and on a retryable failure `release_digest`. The claim is a conditional UPDATE, so two workers
 never send one digest twice; a crash after the claim loses that digest
 (the next one covers what is still unread).
 """
@@ -33,6 +33,7 @@ from shared.config import Config
 from shared.models import EmailContact, Notification
 from shared.presence_lookup import PresenceLookup
 from worker.audience import preferences_of
+from worker.mail import MailResult, send_mail
 
 CADENCE = {"instant": dt.timedelta(0), "hourly": dt.timedelta(hours=1), "daily": dt.timedelta(days=1),
            "weekly": dt.timedelta(days=7)}
@@ -156,3 +157,23 @@ def build_digest(digest: Digest, config: Config) -> EmailMessage:
             + f'<p style="font-size:small"><a href="{escape(link)}">Stop these emails</a></p></body></html>')
     message.add_alternative(html, subtype="html")
     return message
+
+
+def send_due_digests(session: Session, now: dt.datetime, config: Config,
+                     presence: PresenceLookup) -> list[tuple[Digest, MailResult]]:
+    """One pass: every due digest claimed, sent and, if that may pass later,
+    released to be due again. What was tried and how it went (for metrics)."""
+    if not config.smtp_url:
+        return []
+    outcomes = []
+    for digest in due_digests(session, now, config, presence):
+        claimed = claim_digest(session, digest, now)
+        session.commit()
+        if not claimed:
+            continue  # another worker has it
+        result = send_mail(build_digest(digest, config), config.smtp_url)
+        if not result.sent and result.retryable:
+            release_digest(session, digest, now)
+            session.commit()
+        outcomes.append((digest, result))
+    return outcomes

@@ -137,6 +137,13 @@ def plan_pushes(session: Session, events: list[dict], presence: PresenceLookup, 
     return planned
 
 
+def payload_for(session: Session, event: dict, subscription: PushSubscription, now: dt.datetime) -> dict:
+    """A planned push's payload again (for a retry of its delivery: event id -> envelope, target -> subscription)."""
+    who, conversation = recipient_of(event), (event["data"].get("data") or {}).get("conversation_id")
+    silent = isinstance(conversation, int) and (who, conversation) in muted(session, [(who, conversation)], now)
+    return push_payload(event["data"], silent, subscription.previews)
+
+
 def _subscriptions(session: Session, principals: list[Principal]) -> dict[Principal, list[PushSubscription]]:
     if not principals:
         return {}

@@ -255,17 +255,34 @@ def test_the_digest_reaches_a_real_smtp_server_once(app, client, auth, config, w
     for n in range(5):
         send(client, auth, world["conversation"], f"message {n}")
     at = later(31)
-    for _ in range(2):  # two worker passes: one email
-        for digest in due(app, config, at):
-            with app.app_context():
-                assert digests.claim_digest(db.session, digest, at)
-                db.session.commit()
-            assert send_mail(digests.build_digest(digest, config), config.smtp_url).sent
+    with app.app_context():
+        [(digest, result)] = digests.send_due_digests(db.session, at, config, NO_REDIS)
+        assert result.sent and digest.address == ADDRESS
+        assert digests.send_due_digests(db.session, at, config, NO_REDIS) == []  # the next pass: nothing
     [(sender, recipients, raw)] = inbox.messages
     assert sender == "noreply@example.org" and recipients == [ADDRESS]
     received = email.message_from_bytes(raw, policy=email.policy.default)
     assert received.get_content_type() == "multipart/alternative"
     assert "message 4" in received.get_body(("plain",)).get_content()
+
+
+def test_a_pass_that_fails_leaves_the_digest_for_the_next(app, client, auth, config, world, hangup_smtp, smtp):
+    send(client, auth, world["conversation"], "hello")
+    at = later(31)
+    config.smtp_url = f"smtp://127.0.0.1:{hangup_smtp.port}"
+    with app.app_context():
+        [(_, failed)] = digests.send_due_digests(db.session, at, config, NO_REDIS)
+        assert (failed.sent, failed.retryable) == (False, True)
+        config.smtp_url, inbox = smtp
+        [(_, sent)] = digests.send_due_digests(db.session, at, config, NO_REDIS)
+    assert sent.sent and len(inbox.messages) == 1
+
+
+def test_without_smtp_no_digest_is_claimed(app, client, auth, config, world):
+    send(client, auth, world["conversation"], "hello")
+    with app.app_context():
+        assert digests.send_due_digests(db.session, later(31), config, NO_REDIS) == []
+    assert len(due(app, config, later(31))) == 1
 
 
 @pytest.mark.parametrize("line, retryable", [("550 5.1.1 no such user", False), ("451 4.7.1 try again later", True)])
