@@ -9,6 +9,7 @@ from flask_smorest.spec.plugins import integerconverter2paramschema
 # outbox: its import registers the hooks
 from api import delivery, docs, errors, health, me, mentorship, messaging, outbox
 from api.cors import setup_cors
+from api.delivery.addressing import remember_claimed_address
 from api.extensions import db
 from api.inputs import AsciiIntegerConverter, bound_chunked_body
 from api.messaging.storage import make_storage
@@ -70,4 +71,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.before_request(_assign_request_id)
     app.before_request(bound_chunked_body)
     app.after_request(_echo_request_id)
+    app.after_request(remember_claimed_address)
     return app

@@ -22,3 +22,6 @@ def setup_demo(app: web.Application) -> None:
     app.router.add_get("/index.html", index)
     app.router.add_static("/vendor/", STATIC / "vendor")
     app.router.add_get("/demo.js", lambda request: web.FileResponse(STATIC / "demo.js"))
+    # At the root, so its scope covers the page; no-cache, so an edit reaches browsers at once.
+    no_cache = {"Cache-Control": "no-cache"}
+    app.router.add_get("/sw.js", lambda request: web.FileResponse(STATIC / "sw.js", headers=no_cache))

@@ -284,7 +284,18 @@ class Config:
     webhook_timeout: float = 10.0
     webhook_retry_seconds: list[float] = field(
         default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0])
-    # Webhook URLs may point at loopback/private addresses (tests, on-premise).
+    # Reaching people who are away (worker/push.py, worker/digests.py): unset key or SMTP_URL = that channel off.
+    vapid_private_key_file: str | None = None
+    vapid_subject: str = ""
+    smtp_url: str | None = None
+    mail_from: str = ""
+    # Offline this long (minutes) with something unread before an email digest goes out.
+    digest_after_minutes: int = 30
+    # Where an address comes from: `claim:<name>` of the principal's tokens, or `off` (never guessed).
+    email_address_source: str = "claim:email"
+    # The base of links in emails (the unsubscribe link), as users reach the API.
+    public_api_url: str = "http://127.0.0.1:5000"
+    # Webhook and push URLs may point at loopback/private addresses (tests, on-premise).
     outbound_allow_private: bool = False
     debug: bool = False
     dev_warnings: list[str] = field(default_factory=list)
@@ -389,6 +400,7 @@ class Config:
             # A send outliving its lease could be claimed and sent again by another worker.
             raise ConfigError(
                 f"WORKER_LEASE_SECONDS ({lease:g}) must be longer than WEBHOOK_TIMEOUT ({webhook_timeout:g})")
+        away = _away_settings(env)
 
         cors_raw = env.get("CORS_ORIGINS")
         cors = _list(cors_raw) if cors_raw is not None else (["*"] if not production_db else [])
@@ -468,10 +480,39 @@ class Config:
             outbound_allow_private=_bool(env, "OUTBOUND_ALLOW_PRIVATE", False),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
             dev_warnings=warnings_,
+            **away,
         )
         # Last: only now has every variable been asked for.
         config.dev_warnings.extend(_unknown_variables(env))
         return config
+
+
+def _away_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Web Push, email digests and outbound URLs (the delivery worker's channels)."""
+    key_file = env.get("VAPID_PRIVATE_KEY_FILE") or None
+    subject = env.get("VAPID_SUBJECT") or ""
+    if key_file and not os.path.isfile(key_file):
+        raise ConfigError(f"VAPID_PRIVATE_KEY_FILE does not exist: {key_file} (python -m shared.vapid makes one)")
+    if key_file and not subject.startswith(("mailto:", "https://")):
+        # Push services refuse VAPID tokens without a contact (RFC 8292 2.1).
+        raise ConfigError(f"VAPID_SUBJECT must be a mailto: or https: URL when push is on, got {subject!r}")
+    smtp_url = env.get("SMTP_URL") or None
+    mail_from = env.get("MAIL_FROM") or ""
+    if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+        raise ConfigError(f"SMTP_URL must start with smtp:// or smtps://, got {smtp_url!r}")
+    if smtp_url and "@" not in mail_from:
+        raise ConfigError("MAIL_FROM must be an address (e.g. Mentorship <noreply@example.org>) when SMTP_URL is set")
+    source = env.get("EMAIL_ADDRESS_SOURCE") or "claim:email"
+    if source != "off" and not (source.startswith("claim:") and len(source) > len("claim:")):
+        raise ConfigError(f"EMAIL_ADDRESS_SOURCE must be claim:<name> or off, got {source!r}")
+    public_url = (env.get("PUBLIC_API_URL") or "http://127.0.0.1:5000").rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PUBLIC_API_URL must be an http(s) URL, got {public_url!r}")
+    return {
+        "vapid_private_key_file": key_file, "vapid_subject": subject, "smtp_url": smtp_url, "mail_from": mail_from,
+        "digest_after_minutes": _int(env, "DIGEST_AFTER_MINUTES", 30, minimum=1),
+        "email_address_source": source, "public_api_url": public_url,
+    }
 
 
 def load_or_exit(env: Mapping[str, str] | None = None) -> Config:

@@ -643,4 +643,41 @@ class DashboardCursor(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (its `PushSubscription` JSON), owned by
+    the principal who registered it last. The endpoint is unique (by its hash:
+    MySQL cannot index 2000 characters), so a browser re-subscribing updates
+    its row and a shared browser follows whoever logged in last."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("endpoint_hash", name="uq_push_subscriptions_endpoint"),
+        Index("ix_push_subscriptions_principal", "principal_role", "principal_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    principal_role: Mapped[str] = mapped_column(Role, nullable=False)
+    principal_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    endpoint: Mapped[str] = mapped_column(String(2000), nullable=False)
+    endpoint_hash: Mapped[str] = mapped_column(String(64), nullable=False)  # sha256 hex of the endpoint
+    p256dh: Mapped[str] = mapped_column(String(128), nullable=False)  # URL-safe base64, as the browser gives it
+    auth: Mapped[str] = mapped_column(String(64), nullable=False)
+    # False: pushes to this device carry no message text (a shared screen).
+    previews: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)
+
+
+class EmailContact(Base):
+    """Where a principal's email digests go and when the last one went.
+    `address` comes from a token claim (EMAIL_ADDRESS_SOURCE=claim:<name>),
+    remembered by the API when it sees one; NULL = unknown, no email."""
+
+    __tablename__ = "email_contacts"
+
+    principal_role: Mapped[str] = mapped_column(Role, primary_key=True)
+    principal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    address: Mapped[Optional[str]] = mapped_column(String(254))
+    last_digest_at: Mapped[Optional[dt.datetime]] = mapped_column(Timestamp)
     updated_at: Mapped[dt.datetime] = mapped_column(Timestamp, nullable=False, default=utcnow)

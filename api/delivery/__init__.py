@@ -1,4 +1,5 @@
-"""Delivery: webhooks to the PHP site (sent by the worker, `worker/`)."""
-from api.delivery import webhooks
+"""Delivery to people who are away and to the PHP site: webhooks (sent by the
+worker, `worker/`), Web Push subscriptions, the email unsubscribe link."""
+from api.delivery import push, unsubscribe, webhooks
 
-BLUEPRINTS = [webhooks.blp]
+BLUEPRINTS = [webhooks.blp, push.blp, unsubscribe.blp]

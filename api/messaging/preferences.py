@@ -74,7 +74,11 @@ def wanted_by(role_column, id_column, type_: str):
 
 def as_document(principal: Principal) -> dict:
     """The caller's preferences as `GET /notifications/preferences` shows them."""
-    row = _row(principal)
+    return document_of(_row(principal))
+
+
+def document_of(row: NotificationPreference | None) -> dict:
+    """A stored row (None: the defaults) as a preferences document; the delivery worker reads rows itself."""
     if row is None:
         return {"types": dict.fromkeys(TYPES, True), **DEFAULTS, "updated_at": None}
     quiet = None

@@ -153,7 +153,35 @@ function onPresence(payload) {
   li.textContent = `${who(data.principal)} ${data.status || (data.online ? "online" : "offline")}`;
 }
 
+// Web Push: a service worker (sw.js) shows what the delivery worker pushes
+// while no tab of ours is open. The browser's push service (Google's,
+// Mozilla's, Apple's) must be reachable for pushes to arrive.
+function urlBase64ToBytes(text) {
+  const base64 = (text + "=".repeat((4 - (text.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+async function enablePush() {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+    $("push-status").textContent = "push not supported here";
+    return;
+  }
+  const registration = await navigator.serviceWorker.register("sw.js");
+  await navigator.serviceWorker.ready;
+  $("push-status").textContent = "service worker ready";
+  try {
+    const { public_key: key } = await rest("GET", "/push/vapid-public-key");
+    const subscription = await registration.pushManager.subscribe(
+      { userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key) });
+    const saved = await rest("POST", "/push/subscriptions", subscription.toJSON());
+    $("push-status").textContent = `push on (subscription ${saved.id})`;
+  } catch (err) {
+    $("push-status").textContent = `push unavailable: ${err.message}`;
+  }
+}
+
 $("connect").onclick = connect;
+$("push-enable").onclick = () => enablePush().catch((err) => { $("push-status").textContent = `push failed: ${err}`; });
 $("send").onsubmit = async (event) => {
   event.preventDefault();
   const body = $("body").value;
