@@ -446,7 +446,7 @@ class Event(Base):
 class AuditEntry(Base):
     """Who changed what in mentorship (relationships, goals, sessions, profiles,
     needs), with the values before and after; written in the change's transaction
-    (api/mentorship/audit_trail.py)."""
+    (api/audit_trail.py)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (

@@ -1,5 +1,5 @@
-"""Rules for the URLs this backend calls out to (webhooks), shared by the API
-(at registration) and the delivery worker (again at send time).
+"""Rules for the URLs this backend calls out to (webhooks, Web Push endpoints),
+shared by the API (at registration) and the delivery worker (again at send time).
 
 Without `OUTBOUND_ALLOW_PRIVATE=1` a URL may not point at loopback, private,
 link-local or otherwise non-public addresses: a webhook must not become a way
@@ -15,6 +15,7 @@ import socket
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_CHARS = 2000
+PUSH_SCHEMES = ("https",)  # browsers' push services are https
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
@@ -38,17 +39,23 @@ def _literal(host: str) -> str | None:
         return None
 
 
-def check_url(url: str, allow_private: bool) -> SplitResult:
-    """The parts of an http(s) URL we may call; OutboundRefused otherwise."""
+def check_url(url: str, allow_private: bool, schemes: tuple[str, ...] = ("http", "https"),
+              allow_credentials: bool = True) -> SplitResult:
+    """The parts of a URL of `schemes` we may call; OutboundRefused otherwise.
+    Push endpoints are `https` only, except where private addresses are allowed
+    (tests, on-premise push services), where `http` is too."""
     if len(url) > MAX_URL_CHARS:
         raise OutboundRefused(f"longer than {MAX_URL_CHARS} characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise OutboundRefused("must be an http:// or https:// URL")
     try:
+        parts = urlsplit(url)
         host, _ = parts.hostname, parts.port  # .port raises on a bad port
     except ValueError:
         raise OutboundRefused("has a bad port") from None
+    allowed = schemes + (("http",) if allow_private and "http" not in schemes else ())
+    if parts.scheme not in allowed:
+        raise OutboundRefused("must be an " + " or ".join(f"{scheme}://" for scheme in allowed) + " URL")
+    if not allow_credentials and (parts.username or parts.password):
+        raise OutboundRefused("must not carry credentials")
     if not host or not url.isascii() or any(c.isspace() for c in url):
         raise OutboundRefused("must name a host, in ASCII, without spaces (punycode for other scripts)")
     if parts.fragment:
@@ -74,5 +81,14 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
     if not allow_private:
         private = [a for a in addresses if not public_address(a)]
         if private:
-            raise OutboundRefused(f"{host} resolves to a non-public address ({private[0]})")
+            raise OutboundRefused(f"{host} resolves to a loopback, private or other non-public address ({private[0]})")
     return addresses[0]
+
+
+def check_destination(url: str, allow_private: bool, schemes: tuple[str, ...] = ("http", "https"),
+                      allow_credentials: bool = True) -> str:
+    """At send time: `check_url`, then the name resolved and every address
+    checked; the address to connect to."""
+    parts = check_url(url, allow_private, schemes, allow_credentials)
+    default_port = 443 if parts.scheme == "https" else 80
+    return resolve(parts.hostname or "", parts.port or default_port, allow_private)

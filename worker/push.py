@@ -25,8 +25,8 @@ from api.messaging.preferences import in_quiet_hours, preference_type
 from shared.auth import Principal
 from shared.config import ROLES, Config
 from shared.models import PushSubscription
+from shared.outbound import PUSH_SCHEMES, OutboundRefused, check_destination
 from shared.presence_lookup import PresenceLookup
-from shared.public_urls import UrlRefused, check_url
 from worker.audience import muted, preferences_of
 
 NOTIFICATION_EVENTS = ("notification:created", "notification:updated")
@@ -187,12 +187,12 @@ def send_push(subscription: PushSubscription, payload: dict, vapid: Vapid, subje
     """Encrypt `payload` for the subscription (aes128gcm) and POST it with a
     VAPID signature. Never raises for the push service's answers."""
     try:
-        check_url(subscription.endpoint, allow_private)
-    except UrlRefused as exc:
+        check_destination(subscription.endpoint, allow_private, PUSH_SCHEMES, allow_credentials=False)
+    except OutboundRefused as exc:
         return PushResult(None, error=f"endpoint refused: {exc}")
     info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
     with requests.Session() as session:
-        session.max_redirects = 0  # a redirect could lead anywhere, past check_url
+        session.max_redirects = 0  # a redirect could lead anywhere, past check_destination
         try:
             response = webpush(
                 info, json.dumps(payload, separators=(",", ":")), vapid_private_key=vapid,

@@ -12,7 +12,7 @@ from api.extensions import db
 from shared.auth import Principal
 from shared.errors import Invalid, NotFound
 from shared.models import PushSubscription
-from shared.public_urls import UrlRefused, check_url
+from shared.outbound import PUSH_SCHEMES, OutboundRefused, check_url
 
 # Browsers make a new subscription per profile and reinstall; old ones pile up
 # until their push service says 410. Past this many the oldest is dropped.
@@ -32,8 +32,8 @@ def subscribe(principal: Principal, body: dict) -> tuple[PushSubscription, bool]
     endpoint again updates its keys (and moves it to `principal`)."""
     try:
         # Names are resolved at each send (worker/push.py); here, literal addresses and localhost.
-        check_url(body["endpoint"], app_config().outbound_allow_private, resolve=False)
-    except UrlRefused as exc:
+        check_url(body["endpoint"], app_config().outbound_allow_private, PUSH_SCHEMES, allow_credentials=False)
+    except OutboundRefused as exc:
         raise Invalid(f"endpoint {exc}", details={"endpoint": [str(exc)]}) from None
     digest = endpoint_hash(body["endpoint"])
     values = {"principal_role": principal.role, "principal_id": principal.id, "p256dh": body["keys"]["p256dh"],

@@ -1,4 +1,4 @@
-"""The audit trail, read: `GET /audit` for admins and services (written by api/mentorship/audit_trail.py)."""
+"""The audit trail, read: `GET /audit` for admins and services (written by api/audit_trail.py)."""
 from __future__ import annotations
 
 from sqlalchemy import select

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from api import audit_trail
 from api.extensions import db
-from api.mentorship import audit_trail
 from api.mentorship.lifecycle import profile_for
 from shared.models import DirectoryTag, MentorProfile, StudentNeeds
 

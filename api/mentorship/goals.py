@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from api import audit_trail
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
-from api.mentorship import audit_trail
 from api.mentorship.access import visible_relationship, writable_relationship
 from api.mentorship.activity_log import announce, log_activity
 from api.mentorship.schemas import GoalIn, GoalList, GoalOut, GoalPatch, goal_out

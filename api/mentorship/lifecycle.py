@@ -25,9 +25,10 @@ import functools
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from api import audit_trail
 from api.auth import app_config
 from api.extensions import db
-from api.mentorship import audit_trail, scheduling
+from api.mentorship import scheduling
 from api.mentorship.access import is_member, members, mentor_of, student_of, visible_relationship
 from api.mentorship.activity_log import announce, log_activity
 from api.mentorship.schemas import relationship_out

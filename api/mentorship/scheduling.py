@@ -23,9 +23,9 @@ from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from api import audit_trail
 from api.auth import app_config
 from api.extensions import db
-from api.mentorship import audit_trail
 from api.mentorship.access import STAFF
 from api.mentorship.schemas import session_out
 from api.messaging.notifying import notify_many

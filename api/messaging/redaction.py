@@ -18,8 +18,8 @@ import json
 
 from sqlalchemy import case, delete, func, select, update
 
+from api import audit_trail
 from api.extensions import db
-from api.mentorship import audit_trail
 from api.messaging.access import live_conversation, lock_conversation, room_event, visible_conversation
 from api.messaging.notifying import COALESCED, preview
 from api.messaging.schemas import deleted_out, message_out

@@ -11,7 +11,7 @@ import pytest
 
 from shared import vapid
 from shared.config import Config, ConfigError
-from shared.public_urls import UrlRefused, check_url
+from shared.outbound import PUSH_SCHEMES, OutboundRefused, check_destination, check_url
 from tests.gateway.conftest import ROOT
 
 
@@ -61,23 +61,23 @@ def test_push_needs_a_contact(tmp_path):
                                  "https://192.168.1.1/x", "https://100.64.0.1/x", "https://224.0.0.1/x",
                                  "https://0.0.0.0/x"])
 def test_loopback_private_and_special_addresses_are_refused(url):
-    with pytest.raises(UrlRefused):
-        check_url(url, allow_private=False)
-    check_url(url.replace("https", "http"), allow_private=True)  # tests and on-premise
+    with pytest.raises(OutboundRefused):
+        check_destination(url, False, PUSH_SCHEMES, allow_credentials=False)
+    check_url(url.replace("https", "http"), True, PUSH_SCHEMES, allow_credentials=False)  # tests and on-premise
 
 
 def test_a_name_that_resolves_inside_is_refused_at_send_time():
     host = socket.gethostname()  # this machine's own name: an address of its own, never a public one
     internal = any(not ipaddress.ip_address(info[4][0]).is_global for info in socket.getaddrinfo(host, 443))
     assert internal
-    with pytest.raises(UrlRefused, match="private"):
-        check_url(f"https://{host}/x", allow_private=False)
-    check_url(f"https://{host}/x", allow_private=False, resolve=False)  # registration: not looked up
-    with pytest.raises(UrlRefused, match="private"):
-        check_url("https://localhost./x", allow_private=False, resolve=False)
+    with pytest.raises(OutboundRefused, match="private"):
+        check_destination(f"https://{host}/x", False, PUSH_SCHEMES)
+    check_url(f"https://{host}/x", False, PUSH_SCHEMES)  # registration: not looked up
+    with pytest.raises(OutboundRefused, match="localhost"):
+        check_url("https://localhost./x", False, PUSH_SCHEMES)
 
 
 def test_a_public_address_passes():
-    check_url("https://8.8.8.8/push", allow_private=False)
-    with pytest.raises(UrlRefused):
-        check_url("http://8.8.8.8/push", allow_private=False)  # push endpoints are https
+    check_destination("https://8.8.8.8/push", False, PUSH_SCHEMES)
+    with pytest.raises(OutboundRefused):
+        check_url("http://8.8.8.8/push", False, PUSH_SCHEMES)  # push endpoints are https

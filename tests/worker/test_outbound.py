@@ -10,7 +10,7 @@ from tests.worker.conftest import wait_until
 
 
 def test_a_name_resolving_to_loopback_is_refused_when_sending():
-    with pytest.raises(OutboundRefused, match="resolves to a non-public address"):
+    with pytest.raises(OutboundRefused, match="resolves to a loopback, private or other non-public address"):
         resolve("localhost", 80, allow_private=False)
     assert resolve("localhost", 80, allow_private=True) in ("127.0.0.1", "::1")
 
