@@ -279,6 +279,8 @@ class Config:
     worker_batch: int = 500
     worker_late_commit_window: float = 10.0
     worker_lease_seconds: float = 60.0
+    # A push waits this long (seconds) for later notifications of its conversation to ride along.
+    push_collapse_seconds: float = 2.0
     # Webhooks: seconds to wait for a receiver; the delays between attempts
     # (after the last one the delivery is parked as failed).
     webhook_timeout: float = 10.0
@@ -475,6 +477,7 @@ class Config:
             worker_batch=_int(env, "WORKER_BATCH", 500, minimum=1),
             worker_late_commit_window=_float(env, "WORKER_LATE_COMMIT_WINDOW", 10.0),
             worker_lease_seconds=lease,
+            push_collapse_seconds=_float(env, "PUSH_COLLAPSE_SECONDS", 2.0),
             webhook_timeout=webhook_timeout,
             webhook_retry_seconds=_delays(env, "WEBHOOK_RETRY_SECONDS"),
             outbound_allow_private=_bool(env, "OUTBOUND_ALLOW_PRIVATE", False),

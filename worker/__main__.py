@@ -30,7 +30,12 @@ def main() -> None:
         print(f"worker: cannot start: {cause(exc)}", file=sys.stderr)
         raise SystemExit(1) from None
     metrics = health.Metrics()
-    dispatcher = Dispatcher(config, engine, metrics)
+    presence_redis = None
+    if config.redis_url:
+        import redis
+
+        presence_redis = redis.Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    dispatcher = Dispatcher(config, engine, metrics, presence_redis)
     checks = {"database": health.database_check(engine)}
     if config.redis_url:
         checks["redis"] = health.redis_check(config.redis_url)

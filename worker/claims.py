@@ -98,3 +98,16 @@ def waiting(engine: Engine) -> dict[str, int]:
         rows = conn.execute(select(Delivery.channel, func.count()).where(Delivery.status == "pending")
                             .group_by(Delivery.channel)).all()
     return {channel: count for channel, count in rows}
+
+
+# A push is tried this many times (the push service's Retry-After, or backoff, between them).
+PUSH_ATTEMPTS = 8
+
+
+def record_push(engine: Engine, item: Claim, owner: str, status: int | None, sent: bool, retry_after: float | None,
+                error: str | None) -> str:
+    """`record` for a push: retried after the push service's `retry_after`
+    (429, 5xx, unreachable) up to PUSH_ATTEMPTS, parked when refused for good or gone."""
+    retrying = not sent and retry_after is not None and item.attempts < PUSH_ATTEMPTS
+    schedule = [retry_after or 0.0] * item.attempts if retrying else []
+    return record(engine, item, owner, Outcome(sent, status, error), schedule)

@@ -22,16 +22,21 @@ from concurrent.futures import ThreadPoolExecutor
 from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from shared import eventlog, vapid
 from shared.config import Config
 from shared.logs import cause
+from shared.models import PushSubscription
+from shared.presence_lookup import PresenceLookup
 from shared.timeutil import utcnow
-from worker import claims, webhooks
+from worker import claims, digests, push, webhooks
 from worker.follower import Follower
 from worker.health import Metrics
 
 log = logging.getLogger(__name__)
 GAUGE_EVERY = 5.0  # seconds between counts of pending deliveries
+DIGEST_EVERY = 60.0  # seconds between looks for who is due an email digest
 
 
 def owner_name() -> str:
@@ -40,10 +45,17 @@ def owner_name() -> str:
 
 
 class Dispatcher:
-    def __init__(self, config: Config, engine: Engine, metrics: Metrics):
+    def __init__(self, config: Config, engine: Engine, metrics: Metrics, redis_client=None):
         self.config, self.engine, self.metrics = config, engine, metrics
         self.owner = owner_name()
-        self.follower = Follower(engine, config.worker_batch, config.worker_late_commit_window)
+        # Who has a live socket (the gateways' presence in Redis; unknown without Redis).
+        self.presence = PresenceLookup(redis_client, config.events_channel)
+        # Web Push only with a VAPID key (`python -m shared.vapid`).
+        self.vapid = vapid.load(config.vapid_private_key_file) if config.vapid_private_key_file else None
+        self.follower = Follower(engine, config.worker_batch, config.worker_late_commit_window,
+                                 self.presence if self.vapid is not None else None, config.push_collapse_seconds)
+        self._digested = 0.0
+        self._digesting = False
         self.pool = ThreadPoolExecutor(config.worker_concurrency, thread_name_prefix="worker-send")
         self.wake, self.stopping = threading.Event(), threading.Event()
         self._lock = threading.Lock()
@@ -85,6 +97,7 @@ class Dispatcher:
                 self.in_flight += 1
             self.pool.submit(self._deliver, item)
         self._gauge()
+        self._maybe_digest()
         return followed.events >= self.config.worker_batch or (free > 0 and len(claimed) == free)
 
     def _gauge(self) -> None:
@@ -111,6 +124,8 @@ class Dispatcher:
         remaining = (item.leased_until - utcnow()).total_seconds()
         if remaining <= config.webhook_timeout:
             return claims.LOST  # too late to finish inside the lease: another worker may take it
+        if item.channel == "push":
+            return self._push(item)
         request = claims.webhook_request(self.engine, item)
         if request is None:
             return claims.gone(self.engine, item, self.owner, "the webhook or the event no longer exists")
@@ -122,6 +137,41 @@ class Dispatcher:
             log.info("delivery %s to webhook %s failed (attempt %d): %s", item.id, item.target, item.attempts,
                      outcome.error)
         return claims.record(self.engine, item, self.owner, outcome, config.webhook_retry_seconds)
+
+    def _push(self, item: claims.Claim) -> str:
+        """One Web Push: the payload built again from the event (a retry sends
+        what the notification says now), the subscription dropped if gone."""
+        with Session(self.engine) as session:
+            subscription = session.get(PushSubscription, int(item.target.split("|", 1)[0]))  # `<id>|<tag>`
+            envelopes = eventlog.read_ids(session, [item.event_id])
+            if subscription is None or not envelopes or self.vapid is None:
+                return claims.gone(self.engine, item, self.owner, "the subscription or the event no longer exists")
+            payload = push.payload_for(session, envelopes[0], subscription, utcnow())
+            result = push.push_to(session, subscription, payload, self.vapid, self.config, attempts=item.attempts)
+            session.commit()  # a 404/410 deleted the subscription
+        if not result.sent:
+            self.metrics.failed.labels(item.channel).inc()
+            log.info("push %s to subscription %s failed (attempt %d): %s", item.id, item.target, item.attempts,
+                     result.error)
+        return claims.record_push(self.engine, item, self.owner, result.status, result.sent, result.retry_after,
+                                  result.error)
+
+    def _maybe_digest(self) -> None:
+        """Every DIGEST_EVERY seconds (with SMTP_URL), the due email digests, on a sender thread."""
+        if not self.config.smtp_url or self._digesting or time.monotonic() - self._digested < DIGEST_EVERY:
+            return
+        self._digested, self._digesting = time.monotonic(), True
+        self.pool.submit(self._digests)
+
+    def _digests(self) -> None:
+        try:
+            with Session(self.engine) as session:
+                for _, result in digests.send_due_digests(session, utcnow(), self.config, self.presence):
+                    (self.metrics.sent if result.sent else self.metrics.failed).labels("email").inc()
+        except Exception as exc:  # noqa: BLE001 - the next look tries again
+            log.warning("email digests: %s", cause(exc))
+        finally:
+            self._digesting = False
 
     def _count(self, channel: str, verdict: str) -> None:
         counter = {claims.SENT: self.metrics.sent, claims.RETRY: self.metrics.retried,

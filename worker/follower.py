@@ -2,8 +2,10 @@
 
 One transaction per round: lock the cursor row (`FOR UPDATE SKIP LOCKED`, so
 while one worker expands the others skip this step and only send), read the
-events after it in id order, insert a Delivery per matching webhook, advance
-the cursor. The deliveries and the cursor commit together, so a crash or an
+events after it in id order, insert a Delivery per matching webhook and per
+Web Push the batch's notifications call for (`worker.push.plan_pushes`:
+collapsed per conversation, to people with no live socket, as their
+preferences allow), advance the cursor. The deliveries and the cursor commit together, so a crash or an
 outage at any point repeats a round or nothing, never skips one.
 
 Ids are handed out at insert and become visible at commit, so id 41 can
@@ -20,12 +22,16 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from shared import eventlog
 from shared.models import Delivery, Event, Webhook, WorkerCursor
+from shared.presence_lookup import PresenceLookup
 from shared.timeutil import utcnow
+from worker import push
 
 CURSOR = "deliveries"
-WEBHOOK = "webhook"
+WEBHOOK, PUSH = "webhook", "push"
 
 
 @dataclass(frozen=True)
@@ -77,8 +83,11 @@ def _matches(webhook: Any, event: Any) -> bool:
 class Follower:
     """Follows the log for one worker process, `batch` events a round."""
 
-    def __init__(self, engine: Engine, batch: int, window: float):
-        self.engine, self.batch, self.window = engine, batch, window
+    def __init__(self, engine: Engine, batch: int, window: float, presence: PresenceLookup | None = None,
+                 collapse_seconds: float = 2.0):
+        """`presence`: who has a live socket, for Web Push; None = push is off."""
+        self.engine, self.batch, self.window, self.presence = engine, batch, window, presence
+        self.collapse = dt.timedelta(seconds=collapse_seconds)
         self.started = False
 
     def follow(self) -> Round:
@@ -96,6 +105,34 @@ class Follower:
                 return Round(locked=True)
             return self._expand(conn, cursor)
 
+    def _pushes(self, conn: Connection, kept: list[Any], now: dt.datetime) -> list[dict]:
+        """The push deliveries of these events (only the notification events are read in full).
+
+        A burst collapses: a push waits `collapse` before it may be sent, and
+        while it waits, a later notification of the same conversation for the
+        same device takes its place (the delivery's event moves on) instead of
+        queueing another. Its target is `<subscription id>|<tag>`."""
+        ids = [event.id for event in kept if event.type in push.NOTIFICATION_EVENTS]
+        if self.presence is None or not ids:
+            return []
+        envelopes = {e["id"]: e for e in eventlog.read_ids(conn, ids)}
+        planned = push.plan_pushes(Session(bind=conn), list(envelopes.values()), self.presence, now)
+        types = {event.id: event.type for event in kept}
+        fresh = []
+        for p in planned:
+            target = f"{p.subscription.id}|{push.tag_of(envelopes[p.event_id]['data'])}"[:64]
+            waiting = conn.execute(
+                update(Delivery)
+                .where(Delivery.channel == PUSH, Delivery.target == target, Delivery.status == "pending",
+                       Delivery.attempts == 0, Delivery.leased_until.is_(None))
+                .values(event_id=p.event_id, event_type=types[p.event_id])
+            )
+            if waiting.rowcount == 0:
+                fresh.append({"event_id": p.event_id, "event_type": types[p.event_id], "channel": PUSH,
+                              "target": target, "status": "pending", "attempts": 0,
+                              "next_attempt_at": now + self.collapse, "created_at": now})
+        return fresh
+
     def _expand(self, conn: Connection, cursor: int) -> Round:
         now = utcnow()
         rows = conn.execute(
@@ -108,6 +145,7 @@ class Follower:
              "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
             for event in kept for hook in webhooks if _matches(hook, event)
         ]
+        queued += self._pushes(conn, kept, now)
         if queued:
             conn.execute(insert(Delivery), queued)
         if kept:
