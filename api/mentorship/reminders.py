@@ -43,7 +43,7 @@ def _claim(reminder_id: int, now: dt.datetime, outcome: str) -> bool:
 def _send(session: Session, minutes: int) -> None:
     rows = scheduling.attendee_rows(session.id)
     data = {**scheduling.session_data(session, rows), "minutes_before": minutes}
-    title = f"Session in {minutes} minutes: {session.title}"
+    title = f"Session in {minutes} minute{'' if minutes == 1 else 's'}: {session.title}"
     everyone = scheduling.recipients(session, rows)
     for person in everyone:
         record(rooms.personal(person), "session:reminder", data, flush=False)
