@@ -2,9 +2,10 @@
 processes that are not gateways: the delivery worker asks whether a principal
 has a live socket anywhere before it pushes or emails them.
 
-Keys: `<EVENTS_CHANNEL>:presence:<role>:<id>`, a sorted set with one member
-per gateway scored by its expiry; `<EVENTS_CHANNEL>:seen:<role>:<id>`, when
-the principal's last socket closed (ISO 8601). Without Redis presence lives
+Keys (gateway/presence_store.py): `<EVENTS_CHANNEL>:presence:<role>:<id>`, a
+sorted set with one member per gateway scored by its expiry;
+`<EVENTS_CHANNEL>:lastseen:<role>:<id>`, the principal's last activity (unix
+seconds), which only moves forward. Without Redis presence lives
 in each gateway's memory and cannot be read from here: the answer is None
 (unknown), and callers decide (push anyway, digest by the age of what is unread).
 """
@@ -35,11 +36,11 @@ class PresenceLookup:
         with self.redis.pipeline(transaction=False) as pipe:
             for p in principals:
                 pipe.zcount(self._key("presence", p), now, "+inf")
-                pipe.get(self._key("seen", p))
+                pipe.get(self._key("lastseen", p))
             results = pipe.execute()
         answers: dict[Principal, tuple[bool | None, dt.datetime | None]] = {}
         for p, live, seen in zip(principals, results[::2], results[1::2], strict=True):
-            answers[p] = (True, None) if live > 0 else (False, _naive_utc(seen.decode()) if seen else None)
+            answers[p] = (True, None) if live > 0 else (False, _naive_utc(float(seen)) if seen else None)
         return answers
 
     def is_online(self, principal: Principal) -> bool | None:
@@ -49,5 +50,5 @@ class PresenceLookup:
         return self.states([principal])[principal][1]
 
 
-def _naive_utc(iso: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(dt.timezone.utc).replace(tzinfo=None)
+def _naive_utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).replace(tzinfo=None)

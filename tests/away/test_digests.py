@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from api.extensions import db
 from shared.auth import Principal
 from shared.models import EmailContact, Notification
 from shared.presence_lookup import PresenceLookup
-from shared.timeutil import isoformat_z, utcnow
+from shared.timeutil import utcnow
 from worker import digests
 from worker.mail import send_mail
 
@@ -158,12 +159,13 @@ def test_presence_across_gateways_decides(app, client, auth, config, world):
         r.zadd(key, {"gateway-b": utcnow().timestamp() + 3600})  # a socket open on some gateway
         assert due(app, config, later(31), presence) == []
         r.delete(key)
-        r.set(f"{channel}:seen:student:2", isoformat_z(utcnow() - dt.timedelta(hours=2)))
+        # As gateway/presence_store.py writes it: the last activity, unix seconds.
+        r.set(f"{channel}:lastseen:student:2", repr(time.time() - 7200))
         assert len(due(app, config, later(1), presence)) == 1  # offline for two hours already
-        r.set(f"{channel}:seen:student:2", isoformat_z(utcnow()))
+        r.set(f"{channel}:lastseen:student:2", repr(time.time()))
         assert due(app, config, later(1), presence) == []  # just left
     finally:
-        r.delete(key, f"{channel}:seen:student:2")
+        r.delete(key, f"{channel}:lastseen:student:2")
         r.close()
 
 
