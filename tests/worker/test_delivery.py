@@ -15,7 +15,7 @@ def test_a_message_sent_over_rest_arrives_signed(client, auth, hook, receiver, w
     client.post("/api/v1/relationships", json={"mentor_id": 1}, headers=student)
     assert client.post("/api/v1/relationships/1/accept", headers=mentor).status_code == 200
     sent = client.post("/api/v1/conversations/1/messages", json={"body": "hello ✓"}, headers=mentor).get_json()
-    wait_until(lambda: receiver.received, what="the delivery")
+    wait_until(lambda: receiver.received, 60, what="the delivery")
     (delivery,) = receiver.received  # only message:created, not the relationship's events
     assert delivery["verified"] and delivery["path"] == "/hooks/mentorship"
     envelope = receiver.envelopes()[0]
