@@ -36,9 +36,9 @@ def page_url(gateway, live_server, token) -> str:
 def test_the_gateway_serves_the_demo_page_and_the_client(gateways):
     gateway = gateways(GATEWAY_DEMO="1")
     page = requests.get(gateway.url + "/", timeout=10)
-    assert page.status_code == 200 and "socket.io-4.8.4.min.js" in page.text
-    assert requests.get(gateway.url + "/vendor/socket.io-4.8.4.min.js", timeout=10).text.startswith("/*!")
-    assert requests.get(gateway.url + "/demo.js", timeout=10).status_code == 200
+    assert page.status_code == 200 and '<script type="module" src="demo.js">' in page.text
+    demo = requests.get(gateway.url + "/demo.js", timeout=10)
+    assert demo.status_code == 200 and 'from "./client/realtime.js"' in demo.text
     off = gateways(GATEWAY_DEMO="0")
     assert requests.get(off.url + "/", timeout=10).status_code == 404
 
