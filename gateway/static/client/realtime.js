@@ -192,7 +192,9 @@ export function connect({
     if (!Number.isInteger(exp)) return;
     // A quarter of the token's life before it ends, at most a minute.
     const lead = Math.min(60, Math.max(1, (exp - (iat || exp - 240)) / 4)) * 1000;
-    refreshTimer = setTimeout(refresh, Math.max(1000, exp * 1000 - Date.now() - lead));
+    // setTimeout fires at once past 2^31 ms (24.8 days): a long-lived token is looked at again then.
+    const delay = Math.min(2 ** 31 - 1, Math.max(1000, exp * 1000 - Date.now() - lead));
+    refreshTimer = setTimeout(() => (delay === 2 ** 31 - 1 ? scheduleRefresh() : refresh()), delay);
   }
 
   async function refresh() {
