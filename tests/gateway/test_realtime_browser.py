@@ -19,7 +19,8 @@ from tests.conftest import TEST_SECRET
 from tests.gateway.conftest import ROOT
 from tests.gateway.helpers import JS_DIR
 
-MENTOR = ("mentor", 41)
+# One sender per scenario: each stays far below the per-sender message rate limit.
+MENTORS = {"reload": ("mentor", 41), "gap": ("mentor", 42), "refresh": ("mentor", 43)}
 STUDENT = ("student", 51)
 ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 
@@ -37,12 +38,12 @@ def browse(gateways, api, live_server):
     if chromium is None:
         pytest.fail("chromium is not installed (scripts/system-deps installs it)")
     gateway = gateways()
-    conversation_id = api.group(1, [MENTOR, STUDENT], title="Realtime helper")
+    conversation_id = api.group(1, [*MENTORS.values(), STUDENT], title="Realtime helper")
     os.makedirs(ARTIFACTS, exist_ok=True)
 
     def run(scenario: str, **options) -> dict:
         options = {"scenario": scenario, "gatewayUrl": gateway.url, "apiUrl": live_server, "secret": TEST_SECRET,
-                   "student": list(STUDENT), "mentor": list(MENTOR), "conversationId": conversation_id,
+                   "student": list(STUDENT), "mentor": list(MENTORS[scenario]), "conversationId": conversation_id,
                    "ttl": 3600, "count": 0, "screenshotDir": ARTIFACTS, "chromium": chromium, **options}
         result = subprocess.run(["node", "realtime_browser.js", json.dumps(options)], cwd=JS_DIR,
                                 capture_output=True, text=True, timeout=120)
