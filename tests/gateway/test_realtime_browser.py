@@ -51,7 +51,8 @@ def browse(gateways, api, live_server):
         seen = json.loads(result.stdout.strip().splitlines()[-1])
         assert os.path.getsize(seen["shot"]) > 5_000
         print(f"screenshot: {seen['shot']}")
-        return {**seen, "conversation_id": conversation_id}
+        replayed = gateway.metrics()["gateway_events_replayed_total"]
+        return {**seen, "conversation_id": conversation_id, "replayed": replayed}
 
     return run
 
@@ -87,6 +88,8 @@ def test_a_reload_mid_stream_misses_nothing_and_repeats_nothing(browse, api):
     assert len(committed) == 30
     assert got == committed, seen
     assert [item["body"] for item in seen["got"]] == [f"message {i}" for i in range(1, 31)]
+    # Mid-stream indeed: some came by replay, sent while the page was away.
+    assert seen["replayed"] >= 1
 
 
 def test_an_event_lost_on_the_way_is_fetched_by_sync_on_the_same_socket(browse, api):
