@@ -1,6 +1,7 @@
 """`/client/realtime.js` in headless Chromium, imported cross-origin by a page (tests/js/realtime_browser.js).
 
-A reload mid-stream misses nothing and repeats nothing; an event lost on its
+A reload mid-stream misses nothing and repeats nothing, nor does coming back
+after more than the replay cap (`resync`, paged over REST); an event lost on its
 way in is noticed by its room's `seq` and fetched with `sync` on the same
 socket; a short-lived token is refreshed with `auth:refresh` and the socket
 outlives it. Screenshots land in `test-artifacts/`.
@@ -20,7 +21,7 @@ from tests.gateway.conftest import ROOT
 from tests.gateway.helpers import JS_DIR
 
 # One sender per scenario: each stays far below the per-sender message rate limit.
-MENTORS = {"reload": ("mentor", 41), "gap": ("mentor", 42), "refresh": ("mentor", 43)}
+MENTORS = {"reload": ("mentor", 41), "gap": ("mentor", 42), "refresh": ("mentor", 43), "away": ("mentor", 44)}
 STUDENT = ("student", 51)
 ARTIFACTS = os.path.join(ROOT, "test-artifacts")
 
@@ -33,15 +34,15 @@ def config(config):
 
 @pytest.fixture
 def browse(gateways, api, live_server):
-    """browse(scenario, **options) -> what the page saw, after running the scenario in Chromium."""
+    """browse(scenario, gateway_env={}, **options) -> what the page saw, after running the scenario in Chromium."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("chromium is not installed (scripts/system-deps installs it)")
-    gateway = gateways()
     conversation_id = api.group(1, [*MENTORS.values(), STUDENT], title="Realtime helper")
     os.makedirs(ARTIFACTS, exist_ok=True)
 
-    def run(scenario: str, **options) -> dict:
+    def run(scenario: str, gateway_env: dict | None = None, **options) -> dict:
+        gateway = gateways(**(gateway_env or {}))
         options = {"scenario": scenario, "gatewayUrl": gateway.url, "apiUrl": live_server, "secret": TEST_SECRET,
                    "student": list(STUDENT), "mentor": list(MENTORS[scenario]), "conversationId": conversation_id,
                    "ttl": 3600, "count": 0, "screenshotDir": ARTIFACTS, "chromium": chromium, **options}
@@ -51,8 +52,9 @@ def browse(gateways, api, live_server):
         seen = json.loads(result.stdout.strip().splitlines()[-1])
         assert os.path.getsize(seen["shot"]) > 5_000
         print(f"screenshot: {seen['shot']}")
-        replayed = gateway.metrics()["gateway_events_replayed_total"]
-        return {**seen, "conversation_id": conversation_id, "replayed": replayed}
+        metrics = gateway.metrics()
+        return {**seen, "conversation_id": conversation_id, "replayed": metrics["gateway_events_replayed_total"],
+                "resyncs": metrics["gateway_resyncs_total"]}
 
     return run
 
@@ -90,6 +92,15 @@ def test_a_reload_mid_stream_misses_nothing_and_repeats_nothing(browse, api):
     assert [item["body"] for item in seen["got"]] == [f"message {i}" for i in range(1, 31)]
     # Mid-stream indeed: some came by replay, sent while the page was away.
     assert seen["replayed"] >= 1
+
+
+def test_back_after_more_than_the_replay_cap_the_page_catches_up_over_rest(browse, api):
+    """The gateway answers a long absence with `resync`: the helper pages GET /events instead."""
+    seen = browse("away", gateway_env={"GATEWAY_REPLAY_CAP": 2}, count=12)
+    assert seen["resyncs"] == 1 and seen["replayed"] == 0, seen
+    assert [item["body"] for item in seen["got"]] == ["before leaving"] + [f"while away {i}" for i in range(1, 13)]
+    assert [item["id"] for item in seen["got"]] == committed_messages(api, seen["conversation_id"])
+    assert [synced.get("resync") for synced in seen["synced"]] == [True], seen
 
 
 def test_an_event_lost_on_the_way_is_fetched_by_sync_on_the_same_socket(browse, api):

@@ -80,6 +80,17 @@ async function reload(page) {
   await until(page, (n) => window.t && window.t.got.length >= n, opts.count).catch(() => {});
 }
 
+async function away(page, url) {
+  // Away from the page (same tab, so its sessionStorage stays) while messages are sent, then back.
+  await until(page, () => window.t.connects.length === 1);
+  await send("before leaving");
+  await until(page, () => window.t.got.length === 1);
+  await page.goto("about:blank");
+  for (let i = 1; i <= opts.count; i++) await send(`while away ${i}`);
+  await page.goto(url);
+  await until(page, (n) => window.t && window.t.got.length >= n, opts.count + 1).catch(() => {});
+}
+
 async function gap(page) {
   await until(page, () => window.t.connects.length === 1);
   await send("before the gap");
@@ -120,9 +131,11 @@ async function refresh(page, firstExp) {
     page = await context.newPage();
     page.on("pageerror", (err) => process.stderr.write(`pageerror: ${err}\n`));
     page.on("console", (msg) => process.stderr.write(`console: ${msg.text()}\n`));
-    await page.goto(`http://127.0.0.1:${server.address().port}/app.html`);
+    const url = `http://127.0.0.1:${server.address().port}/app.html`;
+    await page.goto(url);
     await until(page, () => window.t !== undefined);
     if (opts.scenario === "reload") await reload(page);
+    else if (opts.scenario === "away") await away(page, url);
     else if (opts.scenario === "gap") await gap(page);
     else await refresh(page, () => firstExp);
     const shot = path.join(opts.screenshotDir, `realtime-${opts.scenario}.png`);
