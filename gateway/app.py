@@ -25,6 +25,7 @@ from gateway import fast
 from gateway.admin import setup_admin_ui
 from gateway.backpressure import SlowConsumers
 from gateway.bus import Bus, BusLink, SignedChannel
+from gateway.client_files import setup_client_files
 from gateway.connect import Connections
 from gateway.database import Database
 from gateway.demo import setup_demo
@@ -118,6 +119,7 @@ def setup_routes(app: web.Application, config: Config) -> None:
                                                  lambda r: r.app[GATEWAY]))
     if config.gateway_metrics:
         app.router.add_get("/metrics", metrics)
+    setup_client_files(app, config.cors_origins)
     if config.gateway_demo:
         setup_demo(app)
 

@@ -1,4 +1,4 @@
-"""The demo page at `/` (development): plain HTML + the official client.
+"""The demo page at `/` (development): plain HTML over the browser helper (`/client/realtime.js`).
 
 It shows frontend authors the whole integration in one small file
 (`static/demo.js`). Off in production unless GATEWAY_DEMO=1.
@@ -20,7 +20,6 @@ async def index(request: web.Request) -> web.FileResponse:
 def setup_demo(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/index.html", index)
-    app.router.add_static("/vendor/", STATIC / "vendor")
     app.router.add_get("/demo.js", lambda request: web.FileResponse(STATIC / "demo.js"))
     # At the root, so its scope covers the page; no-cache, so an edit reaches browsers at once.
     no_cache = {"Cache-Control": "no-cache"}

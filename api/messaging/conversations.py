@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.auth import current_principal
 from api.docs import Blueprint
 from api.extensions import db
+from api.mentorship.lifecycle import retry_on_deadlock
 from api.messaging import inbox, membership, participant_settings, redaction, rostering, sending
 from api.messaging.schemas import (
     ConversationCreate,
@@ -97,6 +98,9 @@ def remove_participant(conversation_id, role, principal_id):
 @blp.arguments(ReadMarker)
 @blp.response(200, MarkerOut)
 @blp.errors(404)
+# Clearing the reader's notifications can deadlock on InnoDB's gap locks with a
+# message sent meanwhile in another of their conversations; run it again.
+@retry_on_deadlock
 def mark_read(args, conversation_id):
     """Move the caller's read marker forward to `message_id`."""
     marker = sending.mark_read(conversation_id, current_principal(), args["message_id"])

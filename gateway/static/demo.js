@@ -1,11 +1,10 @@
 // A plain integration example for frontend authors: REST for every change,
 // Socket.IO for everything live. Message bodies are always rendered as text.
-"use strict";
+import { connect as realtime } from "./client/realtime.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const state = { socket: null, me: null, current: null, seen: new Set(), lastEventId: 0, typingTimer: null,
-  names: new Map() };
+const state = { rt: null, me: null, current: null, typingTimer: null, names: new Map() };
 
 function defaultApi() {
   // Behind nginx the API shares the origin; the dev gateway on :8000 pairs with the API on :5000.
@@ -22,9 +21,18 @@ async function rest(method, path, body) {
     headers: { "Authorization": `Bearer ${$("token").value.trim()}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const data = response.status === 204 ? null : await response.json();
-  if (!response.ok) throw new Error(`${response.status} ${data && data.error ? data.error.code : ""}`);
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) {
+    // The API's one error shape: {"error": {"code", "message", "details"}}.
+    const error = data && data.error ? data.error : { code: "http_error", message: response.statusText };
+    throw new Error(`${response.status} ${error.code}: ${error.message}`);
+  }
   return data;
+}
+
+function showError(err) {
+  $("error").textContent = err ? String(err.message || err) : "";
+  $("error").hidden = !err;
 }
 
 function logEvent(name, payload) {
@@ -58,6 +66,7 @@ function showMessage(message) {
 }
 
 async function openConversation(conversation) {
+  showError(null);
   state.current = conversation.id;
   document.querySelectorAll("#conversations li").forEach((li) => {
     li.classList.toggle("active", Number(li.dataset.id) === conversation.id);
@@ -66,70 +75,94 @@ async function openConversation(conversation) {
   $("messages").textContent = "";
   $("body").disabled = $("send-button").disabled = false;
   const page = await rest("GET", `/conversations/${conversation.id}/messages?limit=50`);
-  const items = page.items || page.messages || page;
+  const items = page.messages || page.items || page;
   items.slice().reverse().forEach(showMessage);
-  if (items.length) await rest("POST", `/conversations/${conversation.id}/read`, { message_id: items[0].id });
+  // Newest first: reading the conversation moves the read marker to its last message.
+  if (items.length) await markRead(conversation.id, items[0].id);
+  await loadConversations();
+}
+
+async function markRead(conversationId, messageId) {
+  await rest("POST", `/conversations/${conversationId}/read`, { message_id: messageId });
+}
+
+function renderConversation(conversation) {
+  const li = document.createElement("li");
+  li.dataset.id = conversation.id;
+  li.classList.toggle("active", conversation.id === state.current);
+  const others = (conversation.participants || []).map(who).join(", ");
+  const last = conversation.last_message;
+  li.textContent = `#${conversation.id} ${conversation.title || conversation.type} - ${others}`;
+  const preview = document.createElement("div");
+  preview.className = "preview";
+  preview.textContent = last ? (last.body === null ? "(deleted)" : last.body) : "";
+  // The open conversation is being read: its count is 0 even before the read marker's POST lands.
+  const unread = conversation.id === state.current ? 0 : conversation.unread || 0;
+  li.dataset.unread = unread;
+  const badge = document.createElement("span");
+  badge.className = "unread";
+  badge.textContent = unread ? ` (${unread})` : "";
+  li.append(badge, preview);
+  li.onclick = () => openConversation(conversation).catch(showError);
+  return li;
 }
 
 async function loadConversations() {
   const page = await rest("GET", "/conversations?limit=50");
-  const list = $("conversations");
   const people = new Map();
-  list.textContent = "";
-  const conversations = page.items || page.conversations || page;
+  const conversations = page.conversations || page.items || page;
   conversations.forEach((c) => (c.participants || []).forEach((p) => {
     if (p.display_name) state.names.set(key(p), p.display_name);
+    people.set(key(p), { role: p.role, id: p.id });
   }));
-  for (const conversation of conversations) {
-    const li = document.createElement("li");
-    li.dataset.id = conversation.id;
-    const others = (conversation.participants || []).map(who).join(", ");
-    li.textContent = `#${conversation.id} ${conversation.title || conversation.type} - ${others}` +
-      (conversation.unread ? ` (${conversation.unread})` : "");
-    li.onclick = () => openConversation(conversation);
-    list.append(li);
-    (conversation.participants || []).forEach((p) => people.set(key(p), { role: p.role, id: p.id }));
-  }
+  $("conversations").replaceChildren(...conversations.map(renderConversation));
   // Who is online now; later changes arrive as `presence` events.
-  state.socket.emit("presence:query", { principals: [...people.values()] }, (reply) => {
-    if (reply && reply.ok) reply.principals.forEach(onPresence);
-  });
+  const reply = await state.rt.emit("presence:query", { principals: [...people.values()] });
+  if (reply && reply.ok) reply.principals.forEach(onPresence);
 }
 
-function onEnvelope(name, envelope) {
-  // Clients dedupe by envelope id: replay and live delivery may overlap.
-  if (!envelope || typeof envelope.id !== "number") return logEvent(name, envelope);
-  if (state.seen.has(envelope.id)) return;
-  state.seen.add(envelope.id);
-  state.lastEventId = Math.max(state.lastEventId, envelope.id);
+// Every event from the gateway; realtime.js has already dropped repeats (by envelope id) and put each
+// conversation's events in seq order.
+async function onEvent(envelope, name) {
+  if (name === "typing") return onTyping(envelope);
+  if (name === "presence") return onPresence(envelope);
   logEvent(name, envelope);
-  const data = envelope.data || {};
+  const data = (envelope && envelope.data) || {};
   if (name === "message:created" && data.conversation_id === state.current) {
     showMessage(data);
-    rest("POST", `/conversations/${state.current}/read`, { message_id: data.id }).catch(() => {});
+    await markRead(state.current, data.id);
   }
-  if (["message:created", "conversation:created", "participant:added"].includes(name)) loadConversations();
+  if (["message:created", "conversation:created", "participant:added"].includes(name)) await loadConversations();
 }
 
 function connect() {
   localStorage.setItem("demo.token", $("token").value.trim());
   localStorage.setItem("demo.api", $("api").value.trim());
-  if (state.socket) state.socket.disconnect();
-  const socket = io({ auth: (cb) => cb({ token: $("token").value.trim(), last_event_id: state.lastEventId || undefined }) });
-  state.socket = socket;
-  socket.on("connect", async () => {
+  showError(null);
+  if (state.rt) state.rt.close();
+  const rt = realtime({
+    url: location.origin,
+    api: $("api").value.trim(),
+    getToken: () => $("token").value.trim(),
+    onError: (err) => console.warn("realtime:", err),
+  });
+  state.rt = rt;
+  rt.on("connect", async () => {
     $("status").textContent = "connected";
-    state.me = await rest("GET", "/me");
-    $("me").textContent = who(state.me);
-    await loadConversations();
+    try {
+      state.me = await rest("GET", "/me");
+      $("me").textContent = who(state.me);
+      await loadConversations();
+    } catch (err) {
+      showError(err);
+    }
   });
-  socket.on("connect_error", (err) => { $("status").textContent = `refused: ${err.data ? err.data.code : err.message}`; });
-  socket.on("disconnect", (reason) => { $("status").textContent = `disconnected (${reason})`; });
-  socket.onAny((name, payload) => {
-    if (name === "typing") return onTyping(payload);
-    if (name === "presence") return onPresence(payload);
-    onEnvelope(name, payload);
+  rt.on("error", (err) => {
+    if (err.code) $("status").textContent = `refused: ${err.code}`;
+    else if (err.error) showError(err);
   });
+  rt.on("disconnect", ({ reason }) => { $("status").textContent = `disconnected (${reason})`; });
+  rt.on("*", (envelope, name) => onEvent(envelope, name).catch(showError));
 }
 
 function onTyping(payload) {
@@ -180,23 +213,32 @@ async function enablePush() {
   }
 }
 
+function typing(on) {
+  if (state.rt && state.current) state.rt.emit("typing", { conversation_id: state.current, typing: on }).catch(() => {});
+}
+
 $("connect").onclick = connect;
 $("push-enable").onclick = () => enablePush().catch((err) => { $("push-status").textContent = `push failed: ${err}`; });
 $("send").onsubmit = async (event) => {
   event.preventDefault();
   const body = $("body").value;
   if (!body.trim() || !state.current) return;
+  showError(null);
   $("body").value = "";
-  const message = await rest("POST", `/conversations/${state.current}/messages`,
-    { body, client_msg_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) });
-  showMessage(message);
-  state.socket.emit("typing", { conversation_id: state.current, typing: false });
+  try {
+    const message = await rest("POST", `/conversations/${state.current}/messages`,
+      { body, client_msg_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) });
+    showMessage(message);
+  } catch (err) {
+    $("body").value = body; // not sent: keep what the user wrote
+    showError(err);
+  }
+  typing(false);
 };
 $("body").oninput = () => {
-  if (!state.socket || !state.current) return;
   clearTimeout(state.typingTimer);
-  state.socket.emit("typing", { conversation_id: state.current, typing: true });
-  state.typingTimer = setTimeout(() => state.socket.emit("typing", { conversation_id: state.current, typing: false }), 2000);
+  typing(true);
+  state.typingTimer = setTimeout(() => typing(false), 2000);
 };
 
 if (params.get("autoconnect") === "1" && $("token").value) connect();
