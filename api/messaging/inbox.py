@@ -1,6 +1,6 @@
 """The caller's inbox: the list of conversations, one in detail, unread counts.
 
-A page costs five queries whatever its size (conversations with the caller's
+A page costs six queries whatever its size (conversations with the caller's
 membership and settings, their participants with display names, their last
 messages, those messages' reactions and attachments, the caller's unread
 counts), never one per conversation.
