@@ -34,8 +34,10 @@ def test_swagger_ui_renders_the_operations_offline_in_chromium(live_server):
     options = {"url": f"{live_server}/docs", "screenshot": shot, "chromium": chromium}
     result = subprocess.run(["node", "docs_browser.js", json.dumps(options)], cwd=JS_DIR, capture_output=True,
                             text=True, timeout=120)
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome["ok"], outcome
+    lines = result.stdout.strip().splitlines()
+    assert lines, f"docs_browser.js printed nothing (exit {result.returncode}): {result.stderr[-2000:]}"
+    outcome = json.loads(lines[-1])
+    assert outcome["ok"], (outcome, result.stderr[-2000:])
     assert outcome["refused"] == []
     assert "/api/v1/conversations" in outcome["operations"]
     assert "/api/v1/me" in outcome["operations"]

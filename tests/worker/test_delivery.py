@@ -12,9 +12,11 @@ def test_a_message_sent_over_rest_arrives_signed(client, auth, hook, receiver, w
     workers()
     mentor, student = auth("mentor", 1), auth("student", 2)
     client.put("/api/v1/mentors/me/profile", json={"skills": ["python"]}, headers=mentor)
-    client.post("/api/v1/relationships", json={"mentor_id": 1}, headers=student)
-    assert client.post("/api/v1/relationships/1/accept", headers=mentor).status_code == 200
-    sent = client.post("/api/v1/conversations/1/messages", json={"body": "hello ✓"}, headers=mentor).get_json()
+    requested = client.post("/api/v1/relationships", json={"mentor_id": 1}, headers=student).get_json()
+    assert client.post(f"/api/v1/relationships/{requested['id']}/accept", headers=mentor).status_code == 200
+    conversation = client.get("/api/v1/conversations", headers=mentor).get_json()["conversations"][0]["id"]
+    sent = client.post(f"/api/v1/conversations/{conversation}/messages", json={"body": "hello ✓"},
+                       headers=mentor).get_json()
     wait_until(lambda: receiver.received, 60, what="the delivery")
     (delivery,) = receiver.received  # only message:created, not the relationship's events
     assert delivery["verified"] and delivery["path"] == "/hooks/mentorship"
