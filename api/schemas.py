@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zoneinfo
 from importlib.metadata import version
 from typing import Any
 
@@ -241,3 +242,13 @@ class ErrorSchema(ma.Schema):
     """The one error shape: `{"error": {"code", "message", "details"}}`."""
 
     error = ma.fields.Nested(ErrorBody, required=True)
+
+
+# available_timezones() walks the tz database on every call: read it once.
+TIMEZONES = frozenset(zoneinfo.available_timezones())
+
+
+def known_timezone(name: str) -> None:
+    """An IANA zone name this machine's zone database has (`Europe/Paris`, `UTC`)."""
+    if name not in TIMEZONES:
+        raise ma.ValidationError("not a known IANA time zone (e.g. Europe/Paris)")

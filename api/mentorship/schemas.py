@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-import zoneinfo
 
 import marshmallow as ma
 from marshmallow import validate
@@ -21,6 +20,7 @@ from api.schemas import (
     PrincipalId,
     PrincipalRef,
     Timestamp,
+    known_timezone,
     not_blank,
 )
 
@@ -49,15 +49,6 @@ MAX_SLOTS = 50  # a week of availability: more than anyone keeps, few enough to 
 # validate.Regexp only matches at the start: \Z anchors the end ("09:00x" is no time).
 START = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z")
 END = re.compile(r"(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00)\Z")  # a slot may run to midnight
-# available_timezones() walks the tz database on every call: read it once.
-ZONES = frozenset(zoneinfo.available_timezones())
-
-
-def _timezone(name: str) -> None:
-    if name not in ZONES:
-        raise ma.ValidationError("not an IANA time zone name (e.g. Europe/Paris)")
-
-
 def _display_text(maximum: int):
     return ma.fields.String(
         load_default=None, allow_none=True, validate=[validate.Length(min=1, max=maximum), not_blank]
@@ -93,7 +84,7 @@ class _DirectoryFields(ma.Schema):
     languages = _tag_list()
     display_name = _display_text(100)
     bio = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
-    timezone = ma.fields.String(load_default=None, allow_none=True, validate=_timezone)
+    timezone = ma.fields.String(load_default=None, allow_none=True, validate=known_timezone)
 
 
 class ProfileIn(_DirectoryFields):

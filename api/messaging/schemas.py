@@ -1,9 +1,7 @@
 """The shapes of the messaging endpoints (shape only; rules live in the logic modules)."""
 from __future__ import annotations
 
-import functools
 import re
-import zoneinfo
 
 import marshmallow as ma
 from marshmallow import validate
@@ -21,6 +19,7 @@ from api.schemas import (
     PrincipalRef,
     PrincipalSchema,
     Timestamp,
+    known_timezone,
     not_blank,
 )
 from shared import rooms
@@ -29,17 +28,6 @@ from shared import rooms
 CURSOR = re.compile(r"^p?\d{1,19}_\d{1,19}$")
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 EMAIL_CHOICES = ("off", "instant", "hourly", "daily", "weekly")
-
-
-@functools.cache
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def known_timezone(name: str) -> None:
-    """An IANA zone name this machine's zone database has (`Europe/Paris`, `UTC`)."""
-    if name not in _timezones():
-        raise ma.ValidationError("not a known IANA time zone (e.g. Europe/Paris)")
 
 
 TYPE_PATTERN = r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$"
