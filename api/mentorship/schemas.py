@@ -508,7 +508,9 @@ class GoalFigures(OutSchema):
     average_progress = ma.fields.Float(allow_none=True)
 
 
-class MentorCard(OutSchema):
+class DashboardMentor(OutSchema):
+    """A student's mentor on their dashboard (the directory's card is `MentorCard`)."""
+
     id = ma.fields.Integer()
     display_name = ma.fields.String(allow_none=True)
     relationship_id = ma.fields.Integer()
@@ -551,7 +553,7 @@ class DashboardOut(OutSchema):
     unread_messages = ma.fields.Integer()
     upcoming_sessions = ma.fields.Nested(UpcomingSessions)
     # student
-    mentor = ma.fields.Nested(MentorCard, allow_none=True)
+    mentor = ma.fields.Nested(DashboardMentor, allow_none=True)
     # admin and service
     relationships_by_status = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
     acceptance_rate_30d = ma.fields.Float(allow_none=True)

@@ -118,6 +118,15 @@ class Sock:
         return await eventually(lambda: predicate(self), timeout, what)
 
 
+async def until_live(sock: "Sock", api: Api, sender: tuple[str, int], conversation_id: int) -> None:
+    """A socket's CONNECT ack comes before its replay has put it in its rooms;
+    ephemeral events (presence, typing) sent in between do not reach it.
+    A sentinel message in the conversation arriving proves it is in the room."""
+    body = f"live? {time.monotonic_ns()}"
+    await api.a("send", sender, conversation_id, body)
+    await sock.wait_for(lambda c: body in c.bodies(), what="the socket live in its conversation room")
+
+
 class JsClient:
     """The official socket.io-client under node (tests/js/client.js)."""
 

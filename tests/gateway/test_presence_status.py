@@ -7,7 +7,7 @@ import time
 import pytest
 import socketio
 
-from tests.gateway.helpers import JsClient, Sock, run
+from tests.gateway.helpers import JsClient, Sock, run, until_live
 
 MENTOR = ("mentor", 83)
 STUDENT = ("student", 93)
@@ -24,10 +24,11 @@ async def set_status(sock: Sock, status) -> dict:
 
 def test_dnd_wins_then_online_then_away_across_gateways(gateways, api, token):
     first, second = gateways(), gateways()
-    api.group(1, [MENTOR, STUDENT])
+    cid = api.group(1, [MENTOR, STUDENT])
 
     async def scenario():
         mentor = await Sock(first.url).connect(token(*MENTOR))
+        await until_live(mentor, api, MENTOR, cid)
         tab_a = await Sock(first.url).connect(token(*STUDENT))
         tab_b = await Sock(second.url).connect(token(*STUDENT))
         await mentor.wait_for(lambda c: statuses(c) == ["online"], what="student online")
@@ -64,6 +65,7 @@ def test_an_idle_socket_is_away_until_its_next_event(gateways, api, token):
 
     async def scenario():
         mentor = await Sock(gateway.url).connect(token(*MENTOR))
+        await until_live(mentor, api, MENTOR, cid)
         student = await Sock(gateway.url).connect(token(*STUDENT))
         await mentor.wait_for(lambda c: statuses(c)[:1] == ["online"], what="online")
         await mentor.wait_for(lambda c: statuses(c)[:2] == ["online", "away"], what="away after 1 s idle")
@@ -83,10 +85,11 @@ def test_an_idle_socket_is_away_until_its_next_event(gateways, api, token):
 
 def test_activity_on_one_gateway_keeps_an_idle_tab_on_another_online(gateways, api, token):
     first, second = gateways(PRESENCE_AWAY_AFTER=1), gateways(PRESENCE_AWAY_AFTER=1)
-    api.group(1, [MENTOR, STUDENT])
+    cid = api.group(1, [MENTOR, STUDENT])
 
     async def scenario():
         mentor = await Sock(first.url).connect(token(*MENTOR))
+        await until_live(mentor, api, MENTOR, cid)
         idle = await Sock(first.url).connect(token(*STUDENT))
         busy = await Sock(second.url).connect(token(*STUDENT))
         await mentor.wait_for(lambda c: statuses(c) == ["online"], what="online")
@@ -105,10 +108,11 @@ def test_activity_on_one_gateway_keeps_an_idle_tab_on_another_online(gateways, a
 
 def test_query_and_connect_carry_status_and_last_seen(gateways, api, token):
     gateway = gateways()
-    api.group(1, [MENTOR, STUDENT])
+    cid = api.group(1, [MENTOR, STUDENT])
 
     async def scenario():
         mentor = await Sock(gateway.url).connect(token(*MENTOR))
+        await until_live(mentor, api, MENTOR, cid)
         student = Sock(gateway.url)
         # A page that reloads can come back as it left.
         await student.sio.connect(gateway.url, auth={"token": token(*STUDENT), "status": "dnd"},
@@ -169,13 +173,14 @@ def test_a_bad_status_at_connect_is_refused(module_gateway, token):
 
 def test_the_official_js_client_sets_a_status(gateways, api, token):
     gateway = gateways()
-    api.group(1, [MENTOR, STUDENT])
+    cid = api.group(1, [MENTOR, STUDENT])
     js = JsClient({"url": gateway.url, "token": token(*STUDENT)})
     try:
         js.wait(lambda e: e.get("event") == "connect")
 
         async def scenario():
             mentor = await Sock(gateway.url).connect(token(*MENTOR))
+            await until_live(mentor, api, MENTOR, cid)
             js.emit("presence:set", {"status": "dnd"})
             await mentor.wait_for(lambda c: "dnd" in statuses(c), what="dnd from the JS client")
             await mentor.close()
