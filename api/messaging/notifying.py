@@ -17,17 +17,18 @@ lock the send holds, so two sends never race for one recipient's row.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import JSON, and_, exists, func, insert, literal, not_, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, not_, select, update
+from sqlalchemy.orm import aliased
 
 from api.extensions import db
-from api.messaging.mentions import is_one_of
-from api.messaging.preferences import turned_off, wanted_by, wants
+from api.messaging.preferences import turned_off, wants
 from api.messaging.schemas import notification_out
 from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
-from shared.models import Conversation, Message, Notification, Participant, Timestamp
+from shared.models import Conversation, Message, Notification, NotificationPreference, Participant
 
 # Notifications about a conversation's messages: coalesced, their body a preview.
 COALESCED = ("message", "mention")
@@ -96,68 +97,109 @@ def notify_message(conversation: Conversation, sender: Principal, message: Messa
 
     Mentioned participants who take mentions get a `mention` notification,
     muted or not, and no `message` one; everyone else who is not muted and
-    takes messages gets the `message` one. Two statements per type plus one
-    read-back, whatever the number of participants.
+    takes messages gets the `message` one. One read of the targets with their
+    unread rows, then at most one UPDATE and one INSERT per type, whatever the
+    number of participants; the events are made from what was written, not
+    read back. Plain INSERTs, not INSERT ... SELECT: under InnoDB's default
+    auto-increment lock mode an INSERT ... SELECT holds a table lock for the
+    whole statement, and concurrent sends deadlocked on it (MariaDB reports
+    that as error 1467).
     """
     now = message.created_at
-    others = and_(
-        Participant.conversation_id == conversation.id, Participant.left_at.is_(None),
-        not_(and_(Participant.role == sender.role, Participant.principal_id == sender.id)),
-    )
-    mention_targets = and_(is_one_of(Participant.role, Participant.principal_id, mentions),
-                           wanted_by(Participant.role, Participant.principal_id, "mention"))
-    message_targets = and_(
-        others, or_(Participant.muted_until.is_(None), Participant.muted_until <= now),
-        wanted_by(Participant.role, Participant.principal_id, "message"), not_(mention_targets),
-    )
+    mentioned = set(mentions)
     shown = {"body": preview(message.body), "link": f"/conversations/{conversation.id}", "message_id": message.id,
              "data": {"conversation_id": conversation.id, "message_id": message.id, "sender": sender.as_dict()},
              "updated_at": now}
     who = f"{sender.role} {sender.id}"
-    _coalesce(conversation.id, "message", message_targets, {**shown, "title": f"New message from {who}"})
-    if mentions:
-        _coalesce(conversation.id, "mention", and_(others, mention_targets),
-                  {**shown, "title": f"{who} mentioned you"})
-    _announce(conversation.id, message.id)
-
-
-def _unread_of(conversation_id: int, type_: str):
-    return and_(Notification.conversation_id == conversation_id, Notification.type == type_,
-                Notification.read_at.is_(None))
-
-
-def _coalesce(conversation_id: int, type_: str, targets, shown: dict) -> None:
-    """Bump the unread row of every target who has one, then add a row for every target who has none."""
-    target_is_recipient = and_(Participant.role == Notification.recipient_role,
-                               Participant.principal_id == Notification.recipient_id)
-    db.session.execute(
-        update(Notification)
-        .where(_unread_of(conversation_id, type_), exists().where(target_is_recipient, targets))
-        .values(count=Notification.count + 1, **shown)
-        .execution_options(synchronize_session=False)
-    )
-    types = {"data": JSON(), "updated_at": Timestamp}
-    columns = ["recipient_role", "recipient_id", "type", "conversation_id", "count", "created_at", *shown]
-    rows = select(
-        Participant.role, Participant.principal_id, literal(type_), literal(conversation_id), literal(1),
-        literal(shown["updated_at"], Timestamp),
-        *(literal(value, types.get(name)) for name, value in shown.items()),
-    ).where(targets, ~exists().where(_unread_of(conversation_id, type_), target_is_recipient))
-    db.session.execute(insert(Notification).from_select(columns, rows))
-
-
-def _announce(conversation_id: int, message_id: int) -> None:
-    """One event per notification the message created or bumped (a new row has count 1)."""
-    rows = db.session.execute(
-        select(Notification).where(Notification.message_id == message_id,
-                                   Notification.conversation_id == conversation_id,
-                                   Notification.type.in_(COALESCED))
-        .execution_options(populate_existing=True)
-    ).scalars()
+    titles = {"message": f"New message from {who}", "mention": f"{who} mentioned you"}
+    conn = db.session.connection()
+    rows = conn.execute(_targets_statement(), {"conversation_id": conversation.id, "sender_role": sender.role,
+                                               "sender_id": sender.id}).all()
+    bumped: dict[str, list] = {"message": [], "mention": []}
+    added: dict[str, list[Principal]] = {"message": [], "mention": []}
     for row in rows:
-        type_ = "notification:created" if row.count == 1 else "notification:updated"
-        record(rooms.personal(Principal(row.recipient_role, row.recipient_id)), type_, notification_out.dump(row),
-               flush=False, message_id=message_id)
+        recipient = Principal(row.role, row.principal_id)
+        if recipient in mentioned and row.mention_on is not False:
+            type_, unread = "mention", (row.mention_id, row.mention_count, row.mention_created_at)
+        elif (row.muted_until is None or row.muted_until <= now) and row.message_on is not False:
+            type_, unread = "message", (row.message_id, row.message_count, row.message_created_at)
+        else:
+            continue
+        if unread[0] is None:
+            added[type_].append(recipient)
+        else:
+            bumped[type_].append((recipient, *unread))
+    events = []
+    for type_ in COALESCED:
+        fields = {**shown, "title": titles[type_][:200], "type": type_, "read_at": None}
+        if bumped[type_]:
+            conn.execute(_bump_statement(), {**shown, "title": fields["title"],
+                                             "ids": [unread_id for _, unread_id, _, _ in bumped[type_]]})
+            events += [(recipient, "notification:updated", {**fields, "id": unread_id, "count": count + 1,
+                                                            "created_at": created_at})
+                       for recipient, unread_id, count, created_at in bumped[type_]]
+        if added[type_]:
+            base = {**shown, "title": fields["title"], "type": type_, "conversation_id": conversation.id, "count": 1,
+                    "created_at": now}
+            values = [{**base, "recipient_role": r.role, "recipient_id": r.id} for r in added[type_]]
+            ids = _insert_all(conn, values)
+            events += [(recipient, "notification:created", {**fields, "id": new_id, "count": 1, "created_at": now})
+                       for recipient, new_id in zip(added[type_], ids, strict=True)]
+    for recipient, type_, row in events:
+        record(rooms.personal(recipient), type_, notification_out.dump(row), flush=False, message_id=message.id)
+
+
+@functools.cache
+def _targets_statement():
+    """The other current participants of a conversation with what decides their
+    notification: muted until, the message and mention switches (NULL: no
+    preferences stored, so on), and their unread `message` and `mention` rows
+    of it (at most one each: written under the conversation lock). Built once."""
+    unread_message, unread_mention = aliased(Notification), aliased(Notification)
+    pref = NotificationPreference
+
+    def unread(row, type_: str):
+        return and_(row.conversation_id == bindparam("conversation_id"), row.type == type_, row.read_at.is_(None),
+                    row.recipient_role == Participant.role, row.recipient_id == Participant.principal_id)
+
+    return (
+        select(Participant.role, Participant.principal_id, Participant.muted_until,
+               pref.message_on, pref.mention_on,
+               unread_message.id.label("message_id"), unread_message.count.label("message_count"),
+               unread_message.created_at.label("message_created_at"),
+               unread_mention.id.label("mention_id"), unread_mention.count.label("mention_count"),
+               unread_mention.created_at.label("mention_created_at"))
+        .outerjoin(pref, and_(pref.recipient_role == Participant.role, pref.recipient_id == Participant.principal_id))
+        .outerjoin(unread_message, unread(unread_message, "message"))
+        .outerjoin(unread_mention, unread(unread_mention, "mention"))
+        .where(Participant.conversation_id == bindparam("conversation_id"), Participant.left_at.is_(None),
+               not_(and_(Participant.role == bindparam("sender_role"),
+                         Participant.principal_id == bindparam("sender_id"))))
+    )
+
+
+@functools.cache
+def _bump_statement():
+    """A new message in unread notifications `ids`: count + 1, the latest message shown."""
+    return (
+        update(Notification)
+        .where(Notification.id.in_(bindparam("ids", expanding=True)))
+        .values(count=Notification.count + 1, **{name: bindparam(name) for name in SHOWN})
+    )
+
+
+# What a coalesced notification shows of its latest message.
+SHOWN = ("title", "body", "link", "message_id", "data", "updated_at")
+
+
+def _insert_all(conn, values: list[dict]) -> list[int]:
+    """Insert notification rows; their ids in order. One statement where the
+    database returns ids for many rows (MariaDB, SQLite), else one per row."""
+    statement = insert(Notification)
+    if len(values) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        returning = statement.returning(Notification.id, sort_by_parameter_order=True)
+        return list(conn.execute(returning, values).scalars())
+    return [conn.execute(statement, row).inserted_primary_key[0] for row in values]
 
 
 def read_conversation(reader: Principal, conversation_id: int, up_to: int, at: dt.datetime) -> None:

@@ -20,6 +20,7 @@ from api.messaging import attaching
 from api.messaging.access import (
     PAIR_TYPES,
     lock_conversation,
+    lock_progress,
     member_of,
     open_relationship_with,
     pair_needs_relationship,
@@ -154,7 +155,7 @@ def send(conversation_id: int, sender: Principal, args: dict) -> tuple[Message, 
     check_body(body, may_be_empty=bool(args.get("attachment_ids")))
     _refuse_read_only(context)
     check_send_rate(sender)
-    conversation = lock_conversation(conversation.id)
+    lock_progress(conversation)
     parent = _parent(conversation.id, args.get("parent_id"))
     message = Message(
         conversation_id=conversation.id, sender_role=sender.role, sender_id=sender.id, body=body,
