@@ -8,11 +8,12 @@ so they carry the emoji's new count and who reacted, never `mine`.
 """
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
 import emoji as unicode_emoji
-from sqlalchemy import and_, case, delete, func, select
+from sqlalchemy import and_, bindparam, case, delete, func, select
 
 from api.extensions import db
 from api.messaging.access import can_see, lock_conversation, room_event, visible_message
@@ -49,17 +50,24 @@ def reactions_for(message_ids: Iterable[int], reader: Principal) -> dict[int, li
     ids = list(set(message_ids))
     if not ids:
         return {}
-    mine = func.max(case((and_(Reaction.role == reader.role, Reaction.principal_id == reader.id), 1), else_=0))
-    rows = db.session.execute(
-        select(Reaction.message_id, Reaction.emoji, func.count(), mine)
-        .where(Reaction.message_id.in_(ids))
-        .group_by(Reaction.message_id, Reaction.emoji)
-        .order_by(func.min(Reaction.id))
-    )
+    rows = db.session.execute(_reactions_statement(), {"ids": ids, "role": reader.role, "principal_id": reader.id})
     found: dict[int, list[dict]] = defaultdict(list)
     for message_id, emoji, count, is_mine in rows:
         found[message_id].append({"emoji": emoji, "count": count, "mine": bool(is_mine)})
     return found
+
+
+@functools.cache
+def _reactions_statement():
+    """`reactions_for`' query, built once (every message list runs it)."""
+    reader = and_(Reaction.role == bindparam("role"), Reaction.principal_id == bindparam("principal_id"))
+    mine = func.max(case((reader, 1), else_=0))
+    return (
+        select(Reaction.message_id, Reaction.emoji, func.count(), mine)
+        .where(Reaction.message_id.in_(bindparam("ids", expanding=True)))
+        .group_by(Reaction.message_id, Reaction.emoji)
+        .order_by(func.min(Reaction.id))
+    )
 
 
 def with_reactions(messages: list, reader: Principal) -> list[Augmented]:
