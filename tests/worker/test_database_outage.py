@@ -68,7 +68,7 @@ def test_a_database_outage_mid_run_skips_nothing_and_sends_nothing_twice(proxied
     pending = f"/api/v1/webhooks/{webhook['id']}/deliveries?status=pending"
     wait_until(lambda: client.get(pending, headers=admin).get_json()["deliveries"] == [], timeout=15,
                what="no delivery left pending")
-    assert during > 50  # messages really were committed while the worker could not read them
+    assert during > 20  # messages really were committed while the worker could not read them
     assert Counter(receiver.ids()) == Counter(published + sentinel)  # each exactly once, none skipped
     assert all(r["verified"] for r in receiver.received)
 

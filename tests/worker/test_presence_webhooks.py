@@ -13,7 +13,6 @@ import pytest
 
 from tests.gateway.conftest import channel, gateways, redis_url  # noqa: F401 - fixtures
 from tests.gateway.helpers import Sock, run
-from tests.worker.conftest import wait_until
 
 GRACE = 2.0
 A, B, C = ("student", 71), ("student", 72), ("student", 73)
