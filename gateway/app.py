@@ -38,6 +38,7 @@ from gateway.logreader import LogReader
 from gateway.lookup import RoomLookup, lookup_engine
 from gateway.metrics import CONTENT_TYPE, GatewayCollector, Metrics, render
 from gateway.presence import Presence
+from gateway.presence_log import PresenceLog
 from gateway.presence_store import presence_store
 from gateway.protocol import engineio_middleware, refuse_unknown_namespaces
 from gateway.registry import Registry
@@ -97,7 +98,7 @@ def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, s
         bus = Bus(config.redis_url, config.events_channel, relay.on_channel_message, fanout.receive, link, signed,
                   metrics, fast.subscriber_factory(paths))
     presence = Presence(config, sio, registry, fanout, presence_store(redis, config.events_channel), db,
-                        gateway_id, tasks)
+                        gateway_id, tasks, PresenceLog(db, tasks))
     typing = Typing(config, sio, registry, fanout, metrics, tasks, presence.touch)
     lookup = RoomLookup(db, lookup_db, tasks)
     replay = Replay(config.gateway_replay_cap, sio, registry, db, relay, metrics)

@@ -23,6 +23,7 @@ from gateway.logreader import LogReader
 from gateway.metrics import Metrics
 from gateway.order import HOLD, Order
 from gateway.registry import Registry
+from shared import rooms
 from shared.config import Config
 from shared.logs import cause
 
@@ -110,8 +111,8 @@ class Relay:
             # Rooms follow logged membership events only: a live-only
             # (id null) one is nobody's record of a change.
             membership.follow(self.registry, env)
-        if type_ in RESERVED:
-            return 0
+        if type_ in RESERVED or env["room"] == rooms.PRESENCE_LOG:
+            return 0  # presence changes logged for webhooks: never a socket's
         self.registry.buffer(env)
         skip = self.replayed.pop(event_id, ([], 0))[0] if self.replayed else None
         await self.emitter.emit(type_, env, env["room"], skip_sid=skip)
