@@ -31,6 +31,7 @@ _HELP = {
     "events_from_log": "Envelopes the log reader delivered that Redis had not (polling, catch-up, lost publish)",
     "resyncs": "Replays over the cap answered with a resync",
     "redis_reconnects": "Times the Redis subscription was lost and established again",
+    "bus_messages": "Redis channel messages received (events and ephemeral; the one channel or the rooms' sharded ones)",
     "typing_rate_limited": "Typing events dropped by the per-socket rate limit",
     "order_held": "Events held back until their room's previous seq arrived",
     "order_gaps": "Room seqs given up on: the events after them went out without them",
@@ -61,6 +62,7 @@ class Metrics:
     events_from_log: int = 0
     resyncs: int = 0
     redis_reconnects: int = 0
+    bus_messages: int = 0
     typing_rate_limited: int = 0
     order_held: int = 0
     order_gaps: int = 0
