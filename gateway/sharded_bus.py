@@ -84,39 +84,41 @@ class NodeLink:
             await self.client.aclose()
 
 
+class WantedRooms:
+    """The rooms this process holds sockets in, as the registry reports them
+    (`gateway.registry.RoomWatch`); `changed` wakes the bus."""
+
+    def __init__(self) -> None:
+        self.rooms: set[str] = set()
+        self.changed = asyncio.Event()
+
+    def held(self, room: str) -> None:
+        self.rooms.add(room)
+        self.changed.set()
+
+    def released(self, room: str) -> None:
+        self.rooms.discard(room)
+        self.changed.set()
+
+
 class ShardedBus:
-    def __init__(self, nodes: list[Address], events_channel: str, on_event: Handler, on_ephemeral: Handler,
-                 link: BusLink, signed: SignedChannel, metrics: Metrics, *, connect_timeout: float = 2.0,
-                 health_check_interval: float = 10.0):
+    def __init__(self, nodes: list[Address], events_channel: str, wanted: WantedRooms, on_event: Handler,
+                 on_ephemeral: Handler, link: BusLink, signed: SignedChannel, metrics: Metrics, *,
+                 connect_timeout: float = 2.0, health_check_interval: float = 10.0):
         self.nodes, self.events_channel = nodes, events_channel
         self.on_event, self.on_ephemeral = on_event, on_ephemeral
         self.link, self.signed, self.metrics = link, signed, metrics
         self.connect_timeout, self.poll = connect_timeout, health_check_interval
-        self.wanted: set[str] = set()
+        self.wanted, self.dirty = wanted.rooms, wanted.changed
         self.where: dict[str, NodeLink] = {}  # room -> the link it is subscribed on
         self.links: dict[Address, NodeLink] = {}
         # channel -> (room, is the events channel), for every channel subscribed.
         self.channels: dict[bytes, tuple[str, bool]] = {}
         self.owners: list[Address | None] | None = None
+        self.confirmed: set[str] = set()  # rooms whose SSUBSCRIBE Redis confirmed
+        metrics.bus_rooms = 0
         self.failed = False  # since the last time every room was subscribed
-        self.dirty = asyncio.Event()
         self._closing: set[asyncio.Task] = set()
-
-    # -- what the registry calls (no await: it runs inside room changes) --
-
-    def held(self, room: str) -> None:
-        """The first local socket joined `room`: subscribe to its channels."""
-        self.wanted.add(room)
-        self.dirty.set()
-
-    def released(self, room: str) -> None:
-        """The last local socket left `room`: unsubscribe."""
-        self.wanted.discard(room)
-        self.dirty.set()
-
-    @property
-    def subscribed_rooms(self) -> int:
-        return len(self.where)
 
     # -- the loop --
 
@@ -166,6 +168,7 @@ class ShardedBus:
         for room in [r for r in self.where if r not in self.wanted]:
             node = self.where.pop(room)
             node.rooms.discard(room)
+            self._unconfirm(room)
             node.leaving[room] = node.leaving.get(room, 0) + 1
             await self._on(node, node.pubsub.sunsubscribe(*self._channels(room)))
         for room in [r for r in self.wanted if r not in self.where]:
@@ -174,11 +177,12 @@ class ShardedBus:
             if owner is None:
                 raise ConnectionError(f"slot of {events} is not covered by the cluster")
             node = self.links.get(owner) or self._open(owner)
-            # Both channels share the room's hash tag: one slot, one command.
-            await self._on(node, node.pubsub.ssubscribe(events, ephemeral))
+            # Recorded first: the confirmation may be read while the command is sent.
             self.channels[events.encode()], self.channels[ephemeral.encode()] = (room, True), (room, False)
             node.rooms.add(room)
             self.where[room] = node
+            # Both channels share the room's hash tag: one slot, one command.
+            await self._on(node, node.pubsub.ssubscribe(events, ephemeral))
             if node.reader is None:
                 node.reader = asyncio.create_task(self._read(node))
         for address, node in list(self.links.items()):
@@ -220,6 +224,9 @@ class ShardedBus:
         if kind == "smessage":
             await (self.on_event if is_events else self.on_ephemeral)(message["data"])
         elif kind == "ssubscribe" and is_events:
+            if self.where.get(room) is node:
+                self.confirmed.add(room)
+                self.metrics.bus_rooms = len(self.confirmed)
             # Anything published before this confirmation is caught up from the log.
             self.link.changed.set()
         elif kind == "sunsubscribe" and is_events:
@@ -237,8 +244,13 @@ class ShardedBus:
                 log.warning("sharded bus: %s moved; resubscribing on its new owner", room)
                 node.rooms.discard(room)
                 del self.where[room]
+                self._unconfirm(room)
                 self.owners = None
                 self.dirty.set()
+
+    def _unconfirm(self, room: str) -> None:
+        self.confirmed.discard(room)
+        self.metrics.bus_rooms = len(self.confirmed)
 
     def _lost(self, node: NodeLink, exc: Exception) -> None:
         if self.links.get(node.address) is not node:
@@ -248,6 +260,7 @@ class ShardedBus:
         for room in node.rooms:
             if self.where.get(room) is node:
                 del self.where[room]
+                self._unconfirm(room)
         node.rooms.clear()
         if node.reader is asyncio.current_task():
             node.reader = None  # ending by itself: aclose must not cancel it
