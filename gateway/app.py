@@ -183,7 +183,7 @@ async def redis_ctx(app: web.Application):
     for client in (redis, cluster):
         if client is not None:
             with suppress(Exception):
-                await client.aclose()
+                await asyncio.wait_for(client.aclose(), 2)
 
 
 async def gateway_ctx(app: web.Application):

@@ -151,8 +151,9 @@ class ShardedBus:
                     self.failed = False
                     self.link.set(True)
         finally:
-            for node in list(self.links.values()):
-                await node.aclose()
+            # Bounded: a half-dead node must not hold up the process's exit.
+            with suppress(BaseException):
+                await asyncio.wait_for(asyncio.gather(*(n.aclose() for n in self.links.values())), 2)
 
     def _down(self) -> None:
         self.link.set(False)
