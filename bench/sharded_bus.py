@@ -118,7 +118,11 @@ async def run_mode(mode: str, args, base_env: dict, bus_env: dict, publisher, lo
             await asyncio.wait_for(client.wait(), 10)
         for _, proc in gateways:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # known: a sharded gateway with hundreds of sockets can hang on exit
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 async def main_async(args) -> None:
