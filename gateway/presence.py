@@ -190,7 +190,7 @@ class Presence:
                 self.last_rooms.pop(p, None)
         try:
             # A connect storm's batch is one message on the channel.
-            await self.fanout.publish_many("presence", changes)
+            await self.fanout.publish_many("presence", changes, lambda change: change["rooms"])
         except Exception:  # noqa: BLE001
             log.warning("presence announce failed", exc_info=True)
         return {p: self.combined.get(p, OFFLINE) for p in principals}

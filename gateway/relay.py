@@ -40,6 +40,8 @@ class Relay:
                  signed: SignedChannel, link: BusLink, metrics: Metrics):
         self.config, self.registry, self.emitter, self.reader = config, registry, emitter, reader
         self.signed, self.link, self.metrics = signed, link, metrics
+        # On Redis Cluster this process only hears the rooms it holds (gateway.sharded_bus).
+        self.sharded = bool(config.redis_cluster_nodes)
         self.seen: set[int] = set()
         self._seen_order: deque[int] = deque()
         # event id -> (sids that already got it by replay, when), so the live copy skips them.
@@ -111,6 +113,8 @@ class Relay:
             # Rooms follow logged membership events only: a live-only
             # (id null) one is nobody's record of a change.
             membership.follow(self.registry, env)
+            if self.sharded and membership.room_copy_elsewhere(self.registry, env):
+                self.link.changed.set()
         if type_ in RESERVED or env["room"] == rooms.PRESENCE_LOG:
             return 0  # presence changes logged for webhooks: never a socket's
         self.registry.buffer(env)
