@@ -53,7 +53,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False
     app.extensions["app_config"] = config
     app.extensions["publisher"] = make_publisher(
-        config.redis_url, config.events_channel, config.events_signing_secret
+        config.redis_url, config.events_channel, config.events_signing_secret, config.redis_cluster_nodes
     )
     app.extensions["storage"] = make_storage(config.storage_url)
     db.init_app(app)

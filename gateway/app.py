@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import socketio
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from sqlalchemy.engine import Engine
 
 from gateway import fast
@@ -38,11 +39,13 @@ from gateway.logreader import LogReader
 from gateway.lookup import RoomLookup, lookup_engine
 from gateway.metrics import CONTENT_TYPE, GatewayCollector, Metrics, render
 from gateway.presence import Presence
+from gateway.presence_log import PresenceLog
 from gateway.presence_store import presence_store
 from gateway.protocol import engineio_middleware, refuse_unknown_namespaces
 from gateway.registry import Registry
 from gateway.relay import Relay
 from gateway.replay import Replay
+from gateway.sharded_bus import ShardedBus, WantedRooms
 from gateway.tasks import Tasks
 from gateway.typing import Typing
 from shared.config import Config
@@ -62,7 +65,7 @@ class Gateway:
     link: BusLink
     relay: Relay
     fanout: Fanout
-    bus: Bus | None  # None without Redis: the relay reads the log
+    bus: Bus | ShardedBus | None  # None without Redis: the relay reads the log
     typing: Typing
     presence: Presence
     lookup: RoomLookup
@@ -79,25 +82,32 @@ SLOW_CONSUMERS = web.AppKey("slow_consumers", SlowConsumers)
 DATABASE = web.AppKey("database", Database)
 LOOKUP_ENGINE: web.AppKey[Engine | None] = web.AppKey("lookup_engine")
 REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
+CLUSTER: web.AppKey[RedisCluster | None] = web.AppKey("cluster")
 GATEWAY = web.AppKey("gateway", Gateway)
 
 
 def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, slow: SlowConsumers,
-          paths: FastPaths, db: Database, lookup_db: Engine | None, redis: Redis | None) -> Gateway:
+          paths: FastPaths, db: Database, lookup_db: Engine | None, redis: Redis | None,
+          cluster: RedisCluster | None = None) -> Gateway:
     """Every part, each made from the ones before it."""
     gateway_id = uuid.uuid4().hex[:12]
     metrics, tasks, link = Metrics(), Tasks(), BusLink()
-    registry = Registry(sio, on_expired=lambda sid: tasks.spawn(sio.disconnect(sid)))
+    # On Redis Cluster the registry says which rooms the bus subscribes to.
+    wanted = WantedRooms() if cluster is not None else None
+    registry = Registry(sio, on_expired=lambda sid: tasks.spawn(sio.disconnect(sid)), watch=wanted)
     signed = SignedChannel(config.events_signing_secret, metrics, config.events_max_age, config.events_accept_v1)
     relay = Relay(config, registry, emitter, LogReader(db, config.gateway_late_commit_window), signed, link,
                   metrics)
-    fanout = Fanout(gateway_id, config.events_channel, redis, link, signed)
-    bus = None
-    if redis is not None and config.redis_url:
+    fanout = Fanout(gateway_id, config.events_channel, redis, link, signed, cluster)
+    bus: Bus | ShardedBus | None = None
+    if wanted is not None:
+        bus = ShardedBus(config.redis_cluster_nodes, config.events_channel, wanted, relay.on_channel_message,
+                         fanout.receive, link, signed, metrics)
+    elif redis is not None and config.redis_url:
         bus = Bus(config.redis_url, config.events_channel, relay.on_channel_message, fanout.receive, link, signed,
                   metrics, fast.subscriber_factory(paths))
     presence = Presence(config, sio, registry, fanout, presence_store(redis, config.events_channel), db,
-                        gateway_id, tasks)
+                        gateway_id, tasks, PresenceLog(db, tasks))
     typing = Typing(config, sio, registry, fanout, metrics, tasks, presence.touch)
     lookup = RoomLookup(db, lookup_db, tasks)
     replay = Replay(config.gateway_replay_cap, sio, registry, db, relay, metrics)
@@ -160,20 +170,27 @@ async def database_ctx(app: web.Application):
 
 
 async def redis_ctx(app: web.Application):
-    """A Redis client when REDIS_URL is set (presence store, fan-out publish, readiness)."""
+    """A Redis client when REDIS_URL is set (presence store, fan-out publish,
+    readiness), a Redis Cluster client when REDIS_CLUSTER_NODES is."""
     url = app[CONFIG].redis_url
     redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10) if url else None
     app[REDIS] = redis
+    # The cluster client publishes typing and presence (SPUBLISH); it connects on first use.
+    nodes = app[CONFIG].redis_cluster_nodes
+    cluster = RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in nodes], socket_connect_timeout=2,
+                           socket_timeout=5) if nodes else None
+    app[CLUSTER] = cluster
     yield
-    if redis is not None:
-        with suppress(Exception):
-            await redis.aclose()
+    for client in (redis, cluster):
+        if client is not None:
+            with suppress(Exception):
+                await asyncio.wait_for(client.aclose(), 2)
 
 
 async def gateway_ctx(app: web.Application):
     """The parts, and their loops: log reader, presence heartbeat, Redis subscription."""
     gw = app[GATEWAY] = build(app[CONFIG], app[SIO], app[EMITTER], app[SLOW_CONSUMERS], app[FAST_PATHS],
-                              app[DATABASE], app[LOOKUP_ENGINE], app[REDIS])
+                              app[DATABASE], app[LOOKUP_ENGINE], app[REDIS], app[CLUSTER])
     # Where the log ends, before the bus subscribes: logged events the bus
     # brings are relayed only above it (`Relay._after_start`), so none is
     # dropped for having come before the reader knew where to start.

@@ -133,7 +133,9 @@ class Bus:
                 once, backoff = True, 0.1
                 self.link.set(True)
                 while True:
-                    for channel, data in await subscriber.batch():
+                    batch = await subscriber.batch()
+                    self.metrics.bus_messages += len(batch)
+                    for channel, data in batch:
                         if channel == events:
                             await on_event(data)
                         else:

@@ -42,6 +42,7 @@ def readyz_handler(database, redis, gateway_of):
             except Exception as exc:  # noqa: BLE001
                 log.warning("readiness: redis unavailable: %s", cause(exc))
                 checks["redis"] = "unavailable"
+        if gateway_of(request).bus is not None:
             checks["subscription"] = "ok" if gateway_of(request).link.subscribed else "unavailable"
         if all(value == "ok" for value in checks.values()):
             return web.json_response({"status": "ok", "checks": checks})

@@ -53,3 +53,17 @@ def follow(registry: Registry, envelope: dict) -> None:
     for op, principal, room in changes(envelope):
         for state in registry.of(principal):
             (registry.join if op == "join" else registry.leave)(state, room)
+
+
+def room_copy_elsewhere(registry: Registry, envelope: dict) -> bool:
+    """A member's own copy of `participant:added` for a principal with sockets
+    here but without the room: on Redis Cluster this process is not subscribed
+    to the room, so the room's copy (the one `changes` applies) is read from
+    the log instead (`gateway.relay`)."""
+    data = envelope.get("data")
+    if envelope.get("type") != "participant:added" or not isinstance(data, dict):
+        return False
+    cid, principal = _conversation_id(data.get("conversation_id")), principal_of(data.get("principal"))
+    if not cid or principal is None or envelope.get("room") == rooms.conversation(cid):
+        return False
+    return any(rooms.conversation(cid) not in state.rooms for state in registry.of(principal))

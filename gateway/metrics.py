@@ -31,6 +31,7 @@ _HELP = {
     "events_from_log": "Envelopes the log reader delivered that Redis had not (polling, catch-up, lost publish)",
     "resyncs": "Replays over the cap answered with a resync",
     "redis_reconnects": "Times the Redis subscription was lost and established again",
+    "bus_messages": "Redis channel messages received (events and ephemeral; one channel or the rooms' sharded ones)",
     "typing_rate_limited": "Typing events dropped by the per-socket rate limit",
     "order_held": "Events held back until their room's previous seq arrived",
     "order_gaps": "Room seqs given up on: the events after them went out without them",
@@ -61,6 +62,9 @@ class Metrics:
     events_from_log: int = 0
     resyncs: int = 0
     redis_reconnects: int = 0
+    bus_messages: int = 0
+    # Rooms whose sharded channels are subscribed (a gauge; None off Redis Cluster).
+    bus_rooms: int | None = None
     typing_rate_limited: int = 0
     order_held: int = 0
     order_gaps: int = 0
@@ -81,6 +85,10 @@ class GatewayCollector:
         if self.link is not None:
             yield GaugeMetricFamily("gateway_redis_subscribed", "1 while the Redis event subscription is up",
                                     value=int(self.link.subscribed))
+        if self.metrics.bus_rooms is not None:
+            yield GaugeMetricFamily("gateway_bus_rooms_subscribed",
+                                    "Rooms whose sharded channels this process subscribes to (Redis Cluster)",
+                                    value=self.metrics.bus_rooms)
         active = GaugeMetricFamily("gateway_fast_path_active",
                                    "1 for each fast path this process runs, 0 where it takes the library path",
                                    labels=["path"])

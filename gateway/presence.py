@@ -11,6 +11,14 @@ combination over all gateways changes, `presence {principal, online, status,
 last_seen}` goes to the rooms of the principal's conversations. A socket
 that closes counts for GATEWAY_PRESENCE_GRACE seconds more, so a page
 reload does not flap.
+
+The same decision feeds presence webhooks: a principal with no live entry on
+another gateway before this one came online, one with none left went
+offline (after the grace, so a reload sends neither). The store makes each
+announcement once across gateways (`announce_online`/`announce_offline`;
+its `sweep`, every heartbeat refresh, announces the principals of a crashed
+gateway offline once their entries aged out), and `gateway.presence_log`
+writes it to the event log, where the worker picks it up.
 """
 from __future__ import annotations
 
@@ -26,6 +34,9 @@ from gateway.batch import Coalescer
 from gateway.database import Database
 from gateway.fanout import Fanout
 from gateway.membership import principal_of
+from gateway.presence_log import OFFLINE as WENT_OFFLINE
+from gateway.presence_log import ONLINE as WENT_ONLINE
+from gateway.presence_log import PresenceLog
 from gateway.presence_store import Entry, MemoryStore, RedisStore
 from gateway.registry import Registry, SocketState
 from gateway.tasks import Tasks
@@ -56,9 +67,11 @@ def _conversation_rooms(state: SocketState) -> set[str]:
 
 class Presence:
     def __init__(self, config: Config, sio: socketio.AsyncServer, registry: Registry, fanout: Fanout,
-                 store: MemoryStore | RedisStore, db: Database, gateway_id: str, tasks: Tasks):
+                 store: MemoryStore | RedisStore, db: Database, gateway_id: str, tasks: Tasks,
+                 changes: PresenceLog):
         self.config, self.sio, self.registry, self.fanout = config, sio, registry, fanout
         self.store, self.db, self.gateway_id, self.tasks = store, db, gateway_id, tasks
+        self.changes = changes
         # What this gateway wrote to the store per principal it holds (present = marked).
         self.written: dict[Principal, str] = {}
         # Latest client activity of the principal's sockets here, closed ones included.
@@ -154,6 +167,9 @@ class Presence:
         for p in removes:
             del self.written[p]
         others = await self._exchange(writes, removes)
+        # Before this batch no gateway held them / after it none does: candidates the store confirms once.
+        await self._announce({p: writes[p][1] for p in writes if old[p] is None and not others.get(p)},
+                             {p: removes[p] for p in removes if not others.get(p)})
         changes = []
         for p in old:
             theirs, mine = others.get(p, []), [writes[p]] if p in writes else []
@@ -174,7 +190,7 @@ class Presence:
                 self.last_rooms.pop(p, None)
         try:
             # A connect storm's batch is one message on the channel.
-            await self.fanout.publish_many("presence", changes)
+            await self.fanout.publish_many("presence", changes, lambda change: change["rooms"])
         except Exception:  # noqa: BLE001
             log.warning("presence announce failed", exc_info=True)
         return {p: self.combined.get(p, OFFLINE) for p in principals}
@@ -189,6 +205,16 @@ class Presence:
         except Exception as exc:  # noqa: BLE001 - presence degrades, delivery does not
             log.warning("presence store unavailable: %s", exc)
             return {}
+
+    async def _announce(self, online: dict[Principal, float], offline: dict[Principal, float]) -> None:
+        """Log the changes the store confirms (`gateway.presence_log`) for presence webhooks."""
+        try:
+            for p in await self.store.announce_online(list(online), self.ttl) if online else ():
+                self.changes.add(WENT_ONLINE, p, iso(online[p]))
+            for p in await self.store.announce_offline(list(offline)) if offline else ():
+                self.changes.add(WENT_OFFLINE, p, iso(offline[p]))
+        except Exception as exc:  # noqa: BLE001 - presence degrades, delivery does not
+            log.warning("presence webhooks: store unavailable, change not logged: %s", exc)
 
     def _rooms(self, p: Principal) -> set[str]:
         found = set(self.last_rooms.get(p, ()))
@@ -267,7 +293,10 @@ class Presence:
             refresh_at = time.monotonic() + self.ttl / 3
             entries = {p: (s, self.active.get(p, 0.0)) for p, s in self.written.items()}
             try:
-                await self.store.refresh(entries, self.gateway_id, self.ttl)
+                for p in await self.store.refresh(entries, self.gateway_id, self.ttl):
+                    self.changes.add(WENT_ONLINE, p, iso(entries[p][1]))
+                for p, seen in (await self.store.sweep()).items():
+                    self.changes.add(WENT_OFFLINE, p, iso(seen))
             except Exception as exc:  # noqa: BLE001
                 log.warning("presence heartbeat failed: %s", exc)
 
@@ -288,3 +317,6 @@ class Presence:
                 await self.store.remove(gone, self.gateway_id)
             except Exception:  # noqa: BLE001
                 pass
+        # Not announced offline here: clients reconnect to another gateway at
+        # once; those that do not are swept offline once the TTL passes.
+        await self.changes.drain()

@@ -9,6 +9,14 @@ latest activity once no gateway holds the principal. Keys share the event
 channel's prefix, so deployments on one Redis stay apart. Every call answers
 with the other gateways' live entries, read in the same transaction as the
 write, so each gateway sees the writes in one order.
+
+For presence webhooks the store also keeps who was announced online (one
+sorted set, `presence-announced`, scored like the entries by the latest
+expiry). Adding a principal to it (`announce_online`) or removing one whose
+entries are all gone (`announce_offline`, `sweep`) succeeds for one caller
+only, so online and offline alternate strictly per principal whichever
+gateways race, and a crashed gateway's principals, whose entries only age
+out, are announced offline by the next gateway's sweep.
 """
 from __future__ import annotations
 
@@ -28,12 +36,28 @@ if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'EX', AR
 else redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1
 """
+# Offline only while no gateway holds a live entry: checked and removed in one step.
+ANNOUNCE_OFFLINE = """
+if redis.call('ZCOUNT', KEYS[2], ARGV[2], '+inf') > 0 then return 0 end
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""
+SWEEP_LIMIT = 500  # announced principals a sweep looks at (the next sweep takes the rest)
+
+
+def _member(p: Principal) -> str:
+    return f"{p.role}:{p.id}"
+
+
+def _principal(member: bytes) -> Principal:
+    role, _, pid = member.decode().partition(":")
+    return Principal(role, int(pid))
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self.entries: dict[Principal, dict[str, tuple[float, str, float]]] = {}  # gateway -> (expiry, status, active)
         self.seen: dict[Principal, float] = {}
+        self.announced: set[Principal] = set()
 
     def _others(self, p: Principal, gateway: str, now: float) -> list[Entry]:
         held = self.entries.get(p, {})
@@ -46,7 +70,23 @@ class MemoryStore:
             self.entries.setdefault(p, {})[gateway] = (now + ttl, status, active)
         return found
 
-    refresh = update
+    async def refresh(self, entries: dict[Principal, Entry], gateway: str, ttl: float) -> set[Principal]:
+        await self.update(entries, gateway, ttl)
+        return set()
+
+    async def announce_online(self, principals: list[Principal], ttl: float) -> set[Principal]:
+        new = set(principals) - self.announced
+        self.announced |= new
+        return new
+
+    async def announce_offline(self, principals: list[Principal]) -> set[Principal]:
+        now = time.time()
+        gone = {p for p in principals if p in self.announced and not self._others(p, "", now)}
+        self.announced -= gone
+        return gone
+
+    async def sweep(self) -> dict[Principal, float | None]:
+        return {}  # one process: no other gateway's entries to outlive
 
     async def remove(self, seen: dict[Principal, float], gateway: str) -> dict[Principal, list[Entry]]:
         now, found = time.time(), {}
@@ -114,9 +154,11 @@ class RedisStore:
                         pipe.hdel(self._key("pstatus", p), *fields)
                 await pipe.execute()
 
-    async def refresh(self, entries: dict[Principal, Entry], gateway: str, ttl: float) -> None:
+    async def refresh(self, entries: dict[Principal, Entry], gateway: str, ttl: float) -> set[Principal]:
+        """Keep our entries alive; answers the principals that had to be
+        announced online again (a sweep took them while we were too slow to refresh)."""
         if not entries:
-            return
+            return set()
         now, keep = time.time(), int(ttl * 2) + 1
         async with self.redis.pipeline(transaction=False) as pipe:
             for p, (status, active) in entries.items():
@@ -124,7 +166,52 @@ class RedisStore:
                 pipe.expire(self._key("presence", p), keep)
                 pipe.hset(self._key("pstatus", p), gateway, f"{status} {active!r}")
                 pipe.expire(self._key("pstatus", p), keep)
-            await pipe.execute()
+                pipe.zadd(self._announced, {_member(p): now + ttl}, gt=True)
+            results = await pipe.execute()
+        return {p for n, p in enumerate(entries) if results[n * 5 + 4] == 1}
+
+    @property
+    def _announced(self) -> str:
+        return f"{self.prefix}presence-announced"
+
+    async def announce_online(self, principals: list[Principal], ttl: float) -> set[Principal]:
+        """Of principals no other gateway held, those not announced online yet (now they are)."""
+        expiry = time.time() + ttl
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p in principals:
+                pipe.zadd(self._announced, {_member(p): expiry}, gt=True)
+            added = await pipe.execute()
+        return {p for p, n in zip(principals, added, strict=True) if n == 1}
+
+    async def announce_offline(self, principals: list[Principal]) -> set[Principal]:
+        """Of principals this gateway let go, those no gateway holds and that were announced online (now not)."""
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p in principals:
+                pipe.eval(ANNOUNCE_OFFLINE, 2, self._announced, self._key("presence", p), _member(p), now)
+            removed = await pipe.execute()
+        return {p for p, n in zip(principals, removed, strict=True) if n == 1}
+
+    async def sweep(self) -> dict[Principal, float | None]:
+        """Announced principals whose entries all aged out (their gateway
+        crashed): announced offline now, with their latest known activity."""
+        now = time.time()
+        members = await self.redis.zrangebyscore(self._announced, "-inf", now, start=0, num=SWEEP_LIMIT)
+        gone = await self.announce_offline([_principal(m) for m in members])
+        if not gone:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p in gone:
+                pipe.get(self._key("lastseen", p))
+                pipe.hgetall(self._key("pstatus", p))
+            results = await pipe.execute()
+        found: dict[Principal, float | None] = {}
+        for n, p in enumerate(gone):
+            seen, fields = results[n * 2], results[n * 2 + 1]
+            times = [float(seen)] if seen else []
+            times += [_parse(raw)[1] for raw in fields.values()]
+            found[p] = max(times, default=None) or None
+        return found
 
     async def remove(self, seen: dict[Principal, float], gateway: str) -> dict[Principal, list[Entry]]:
         now = time.time()

@@ -12,7 +12,7 @@ import asyncio
 import math
 import time
 from contextlib import asynccontextmanager
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 
 import socketio
 
@@ -78,11 +78,23 @@ class SocketState:
                 self._lock = None
 
 
+class RoomWatch(Protocol):
+    """Told when this process starts and stops holding a room (the sharded bus)."""
+
+    def held(self, room: str) -> None: ...
+
+    def released(self, room: str) -> None: ...
+
+
 class Registry:
-    def __init__(self, sio: socketio.AsyncServer, on_expired: Callable[[str], None] | None = None):
+    def __init__(self, sio: socketio.AsyncServer, on_expired: Callable[[str], None] | None = None,
+                 watch: RoomWatch | None = None):
         """`on_expired(sid)` is called once a socket's token has expired (the
-        gateway disconnects it)."""
+        gateway disconnects it); `watch` hears of each room's first and last
+        local socket (pending ones count: their events are buffered)."""
         self.manager = sio.manager
+        self.watch = watch
+        self.room_sockets: dict[str, int] = {}  # kept only with a watch
         self.sockets: dict[str, SocketState] = {}
         # principal -> its sid, or a set of sids once it has several sockets
         # (most have one: a set each would be 216 bytes per socket).
@@ -97,7 +109,27 @@ class Registry:
     def __len__(self) -> int:
         return len(self.sockets)
 
+    def _hold(self, rooms: Iterable[str]) -> None:
+        if self.watch is None:
+            return
+        counts = self.room_sockets
+        for room in rooms:
+            counts[room] = counts.get(room, 0) + 1
+            if counts[room] == 1:
+                self.watch.held(room)
+
+    def _release(self, rooms: Iterable[str]) -> None:
+        if self.watch is None:
+            return
+        counts = self.room_sockets
+        for room in rooms:
+            counts[room] -= 1
+            if not counts[room]:
+                del counts[room]
+                self.watch.released(room)
+
     def add(self, state: SocketState) -> None:
+        self._hold(state.rooms)
         self.sockets[state.sid] = state
         if not state.live:
             self.pending_states.add(state)
@@ -112,6 +144,7 @@ class Registry:
     def remove(self, sid: str) -> SocketState | None:
         state = self.sockets.pop(sid, None)
         if state is not None:
+            self._release(state.rooms)
             self.pending_states.discard(state)
             held = self.by_principal.get(state.principal)
             if held == sid:
@@ -169,6 +202,8 @@ class Registry:
     def join(self, state: SocketState, room: str) -> None:
         if room not in state.rooms:
             state.rooms += (room,)
+            if state.sid in self.sockets:
+                self._hold((room,))
         if state.live:
             self.manager.basic_enter_room(state.sid, NAMESPACE, room)
         else:
@@ -177,6 +212,8 @@ class Registry:
     def leave(self, state: SocketState, room: str) -> None:
         if room in state.rooms:
             state.rooms = tuple(r for r in state.rooms if r != room)
+            if state.sid in self.sockets:
+                self._release((room,))
         if state.live:
             self.manager.basic_leave_room(state.sid, NAMESPACE, room)
         else:
@@ -196,7 +233,10 @@ class Registry:
                 found[room] = None
             else:
                 found.pop(room, None)
-        state.rooms, state.changes = tuple(found), None
+        old, state.rooms, state.changes = state.rooms, tuple(found), None
+        if state.sid in self.sockets:
+            self._hold(r for r in state.rooms if r not in old)
+            self._release(r for r in old if r not in state.rooms)
 
     def buffer(self, envelope: dict) -> None:
         for state in self.pending_states:

@@ -23,6 +23,7 @@ from gateway.logreader import LogReader
 from gateway.metrics import Metrics
 from gateway.order import HOLD, Order
 from gateway.registry import Registry
+from shared import rooms
 from shared.config import Config
 from shared.logs import cause
 
@@ -39,6 +40,8 @@ class Relay:
                  signed: SignedChannel, link: BusLink, metrics: Metrics):
         self.config, self.registry, self.emitter, self.reader = config, registry, emitter, reader
         self.signed, self.link, self.metrics = signed, link, metrics
+        # On Redis Cluster this process only hears the rooms it holds (gateway.sharded_bus).
+        self.sharded = bool(config.redis_cluster_nodes)
         self.seen: set[int] = set()
         self._seen_order: deque[int] = deque()
         # event id -> (sids that already got it by replay, when), so the live copy skips them.
@@ -110,8 +113,10 @@ class Relay:
             # Rooms follow logged membership events only: a live-only
             # (id null) one is nobody's record of a change.
             membership.follow(self.registry, env)
-        if type_ in RESERVED:
-            return 0
+            if self.sharded and membership.room_copy_elsewhere(self.registry, env):
+                self.link.changed.set()
+        if type_ in RESERVED or env["room"] == rooms.PRESENCE_LOG:
+            return 0  # presence changes logged for webhooks: never a socket's
         self.registry.buffer(env)
         skip = self.replayed.pop(event_id, ([], 0))[0] if self.replayed else None
         await self.emitter.emit(type_, env, env["room"], skip_sid=skip)

@@ -86,7 +86,7 @@ class Typing:
 
     async def _announce(self, principal: Principal, cid: int, sid: str, typing: bool) -> None:
         payload = {"conversation_id": cid, "principal": principal.as_dict(), "typing": typing, "socket": sid}
-        await self.fanout.publish("typing", payload)
+        await self.fanout.publish("typing", payload, [rooms.conversation(cid)])
 
     async def on_fanout(self, payload: dict) -> None:
         principal, cid = principal_of(payload.get("principal")), payload.get("conversation_id")

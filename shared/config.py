@@ -151,6 +151,18 @@ def _list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+def _cluster_nodes(raw: str | None) -> list[tuple[str, int]]:
+    """`host:port,host:port,...`: where a Redis Cluster can be reached (any
+    few of its nodes; the rest are learnt from them)."""
+    nodes = []
+    for part in _list(raw):
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"REDIS_CLUSTER_NODES must be a comma list of host:port, got {part!r}")
+        nodes.append((host.strip("[]"), int(port)))
+    return nodes
+
+
 def _minutes(env: Mapping[str, str], name: str, default: list[int]) -> list[int]:
     """A comma list of distinct whole minutes, 1 to 10080 (a week), largest first."""
     raw = env.get(name)
@@ -191,6 +203,9 @@ def _storage_url(raw: str | None) -> str:
 class Config:
     database_url: str = DEFAULT_SQLITE_URL
     redis_url: str | None = None
+    # Set: the bus is sharded pub/sub on this Redis Cluster, one channel per
+    # room (gateway/sharded_bus.py); empty: the one channel on REDIS_URL.
+    redis_cluster_nodes: list[tuple[str, int]] = field(default_factory=list)
     jwt_secret: str = DEV_JWT_SECRET
     jwt_public_key_file: str | None = None
     jwt_algorithms: list[str] = field(default_factory=lambda: ["HS256"])
@@ -410,6 +425,7 @@ class Config:
         config = cls(
             database_url=database_url,
             redis_url=redis_url,
+            redis_cluster_nodes=_cluster_nodes(env.get("REDIS_CLUSTER_NODES")),
             jwt_secret=jwt_secret,
             jwt_public_key_file=key_file,
             jwt_algorithms=algorithms,

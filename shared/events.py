@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from typing import Any, Iterable, Protocol
 
@@ -241,7 +242,68 @@ class RedisPublisher:
             log.warning("event publish to Redis failed; gateways will catch up from the log", exc_info=True)
 
 
-def make_publisher(redis_url: str | None, channel: str, secret: str) -> Publisher:
+def room_channel(events_channel: str, room: str) -> str:
+    """A room's sharded channel on Redis Cluster. The room is the hash tag, so
+    the room's ephemeral sibling (`ephemeral_room_channel`) lives in the same
+    slot, and each room's channel lands on one node of the cluster."""
+    return f"{events_channel}:room:{{{room}}}"
+
+
+def ephemeral_room_channel(events_channel: str, room: str) -> str:
+    """Where typing and presence for a room go between gateways (never logged)."""
+    return room_channel(events_channel, room) + ":ephemeral"
+
+
+def by_room(envelopes: Iterable[dict]) -> dict[str, list[dict]]:
+    """A commit's envelopes grouped by room, each group in commit order."""
+    groups: dict[str, list[dict]] = {}
+    for env in envelopes:
+        groups.setdefault(env["room"], []).append(env)
+    return groups
+
+
+def cluster_client(nodes: list[tuple[str, int]]):
+    """A redis-py RedisCluster client for these startup nodes (it learns the rest)."""
+    from redis.cluster import ClusterNode, RedisCluster
+
+    return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+                        socket_timeout=2, socket_connect_timeout=1)
+
+
+class ShardedPublisher:
+    """Publishes committed envelopes with SPUBLISH, one signed message per
+    room per commit on that room's channel, so a gateway only receives the
+    rooms it holds sockets in. Failures are logged, as for `RedisPublisher`:
+    the log covers."""
+
+    def __init__(self, nodes: list[tuple[str, int]], channel: str, secret: str):
+        self.nodes, self.channel, self.secret = nodes, channel, secret
+        self._client = None
+        # The client is made on first use (it connects as it is made), once
+        # for all request threads.
+        self._lock = threading.Lock()
+
+    def _cluster(self):
+        with self._lock:
+            if self._client is None:
+                self._client = cluster_client(self.nodes)
+            return self._client
+
+    def publish(self, envelopes: list[dict]) -> None:
+        if not envelopes:
+            return
+        try:
+            client = self._cluster()
+            for room, group in by_room(envelopes).items():
+                client.spublish(room_channel(self.channel, room), encode_channel_message(group, self.secret))
+        except Exception:  # noqa: BLE001 - any Redis failure leaves the log to do its job
+            log.warning("sharded event publish failed; gateways will catch up from the log", exc_info=True)
+
+
+def make_publisher(redis_url: str | None, channel: str, secret: str,
+                   cluster_nodes: list[tuple[str, int]] | None = None) -> Publisher:
+    if cluster_nodes:
+        return ShardedPublisher(cluster_nodes, channel, secret)
     if not redis_url:
         return NullPublisher()
     return RedisPublisher(redis_url, channel, secret)

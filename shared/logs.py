@@ -54,6 +54,19 @@ def configure_logging(process: str, log_format: str | None = None, level: str | 
     root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
 
 
+class CauseOnly(logging.Filter):
+    """On a handler: the traceback of records from the loggers under `name`
+    replaced by its one-line cause. For SQLAlchemy's pool (`sqlalchemy.pool`),
+    which logs a traceback each time it cannot reset a connection the database
+    dropped: an outage the process already reports in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if super().filter(record) and record.exc_info and record.exc_info[1] is not None:
+            record.msg, record.args = f"{record.getMessage()}: {cause(record.exc_info[1])}", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def cause(exc: BaseException) -> str:
     """One line naming what went wrong, for a log line instead of a traceback
     when a dependency (database, Redis) is unreachable: the driver's own error

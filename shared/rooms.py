@@ -10,6 +10,11 @@ from shared.auth import Principal
 ADMINS = "admins"
 # Broadcast audiences -> the room every member of that audience is in.
 AUDIENCE_ROOMS = {"all": "everyone", "mentors": "mentors", "students": "students"}
+# Where the gateways log presence changes for the delivery worker's webhooks.
+# No socket is ever joined to it (`base_rooms` and `conversation` cannot make
+# it, `system` is no role) and the API's `POST /events` refuses it, so no
+# client receives or forges these events; they only feed `presence:*` webhooks.
+PRESENCE_LOG = "system:presence"
 
 
 def personal(principal: Principal) -> str:

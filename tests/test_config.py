@@ -160,3 +160,12 @@ def test_attachment_settings_are_read_and_checked():
                       ({"ATTACHMENT_MAX_BYTES": "0"}, "ATTACHMENT_MAX_BYTES")]:
         with pytest.raises(ConfigError, match=name):
             Config.from_env(env)
+
+
+def test_redis_cluster_nodes_are_host_port_pairs_and_unset_by_default():
+    assert Config.from_env({}).redis_cluster_nodes == []
+    config = Config.from_env({"REDIS_CLUSTER_NODES": "10.0.0.1:7000, redis-b:7001"})
+    assert config.redis_cluster_nodes == [("10.0.0.1", 7000), ("redis-b", 7001)]
+    for bad in ("10.0.0.1", "host:port", ":7000", "h:70000"):
+        with pytest.raises(ConfigError, match="REDIS_CLUSTER_NODES"):
+            Config.from_env({"REDIS_CLUSTER_NODES": bad})

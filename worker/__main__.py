@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared.config import load_or_exit
 from shared.db import make_engine
-from shared.logs import cause, configure_logging
+from shared.logs import CauseOnly, cause, configure_logging
 from worker import health
 from worker.dispatch import Dispatcher, listen_for_commits
 
@@ -21,6 +21,8 @@ log = logging.getLogger("worker")
 def main() -> None:
     config = load_or_exit()
     configure_logging("worker", level="DEBUG" if config.debug else None)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(CauseOnly("sqlalchemy.pool"))
     engine = make_engine(config.database_url)
     try:
         with engine.connect() as conn:

@@ -7,10 +7,14 @@ lease. It sleeps `WORKER_POLL_INTERVAL` between rounds unless woken: by a
 send finishing, or by the API's publish on the Redis event channel (only a
 wake-up: what to send is always read from the database, so a lost or forged
 message changes nothing). A database error fails the round, not the process:
-the next round repeats it.
+the next round repeats it, and an outage is one log line when it starts and
+one when it ends. A send under way when the database goes finishes, and its
+outcome is written once the database answers (while the lease lasts: past
+it the delivery would be claimed and sent again).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -18,6 +22,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
 
 from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine
@@ -37,6 +42,8 @@ from worker.health import Metrics
 log = logging.getLogger(__name__)
 GAUGE_EVERY = 5.0  # seconds between counts of pending deliveries
 DIGEST_EVERY = 60.0  # seconds between looks for who is due an email digest
+PATIENCE_STEP = 0.5  # seconds between tries of a delivery's reads and writes while the database is away
+T = TypeVar("T")
 
 
 def owner_name() -> str:
@@ -65,16 +72,22 @@ class Dispatcher:
     def run(self) -> None:
         """Rounds until `stop`; then waits for the sends under way."""
         backoff = self.config.worker_poll_interval
+        outage_since: float | None = None
         while not self.stopping.is_set():
             try:
                 more = self.round()
                 backoff = self.config.worker_poll_interval
             except SQLAlchemyError as exc:
                 self.metrics.errors.inc()
-                log.warning("database unavailable; retrying in %.1f s: %s", backoff, cause(exc))
+                if outage_since is None:  # one line per outage, not one per round
+                    outage_since = time.monotonic()
+                    log.warning("database unavailable, retrying until it answers: %s", cause(exc))
                 self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, 2.0)  # back within 2 s of the database
                 continue
+            if outage_since is not None:
+                log.info("database reachable again after %.1f s", time.monotonic() - outage_since)
+                outage_since = None
             if not more:
                 self.wake.wait(self.config.worker_poll_interval)
                 self.wake.clear()
@@ -126,7 +139,8 @@ class Dispatcher:
             return claims.LOST  # too late to finish inside the lease: another worker may take it
         if item.channel == "push":
             return self._push(item)
-        request = claims.webhook_request(self.engine, item)
+        send_by = item.leased_until - dt.timedelta(seconds=config.webhook_timeout)
+        request = self._patiently(lambda: claims.webhook_request(self.engine, item), send_by)
         if request is None:
             return claims.gone(self.engine, item, self.owner, "the webhook or the event no longer exists")
         url, secret, body = request
@@ -136,7 +150,19 @@ class Dispatcher:
             self.metrics.failed.labels(item.channel).inc()
             log.info("delivery %s to webhook %s failed (attempt %d): %s", item.id, item.target, item.attempts,
                      outcome.error)
-        return claims.record(self.engine, item, self.owner, outcome, config.webhook_retry_seconds)
+        return self._patiently(lambda: claims.record(self.engine, item, self.owner, outcome,
+                                                     config.webhook_retry_seconds), item.leased_until)
+
+    def _patiently(self, step: Callable[[], T], deadline: dt.datetime) -> T:
+        """`step()`, tried again while the database is away, until `deadline`
+        (naive UTC; then the error goes up and the lease lapses)."""
+        while True:
+            try:
+                return step()
+            except SQLAlchemyError:
+                if self.stopping.is_set() or utcnow() + dt.timedelta(seconds=PATIENCE_STEP) >= deadline:
+                    raise
+                self.stopping.wait(PATIENCE_STEP)
 
     def _push(self, item: claims.Claim) -> str:
         """One Web Push: the payload built again from the event (a retry sends
@@ -153,8 +179,8 @@ class Dispatcher:
             self.metrics.failed.labels(item.channel).inc()
             log.info("push %s to subscription %s failed (attempt %d): %s", item.id, item.target, item.attempts,
                      result.error)
-        return claims.record_push(self.engine, item, self.owner, result.status, result.sent, result.retry_after,
-                                  result.error)
+        return self._patiently(lambda: claims.record_push(self.engine, item, self.owner, result.status, result.sent,
+                                                          result.retry_after, result.error), item.leased_until)
 
     def _maybe_digest(self) -> None:
         """Every DIGEST_EVERY seconds (with SMTP_URL), the due email digests, on a sender thread."""
@@ -184,15 +210,21 @@ def listen_for_commits(url: str, channel: str, dispatcher: Dispatcher) -> None:
     """Wake the dispatcher on every batch the API publishes; reconnect after a Redis outage."""
     import redis
 
+    away = False
     while not dispatcher.stopping.is_set():
         try:
             client = redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(channel)
             dispatcher.wake.set()  # catch up on what was published while away
+            if away:
+                log.info("Redis wake-ups back")
+                away = False
             while not dispatcher.stopping.is_set():
                 if pubsub.get_message(timeout=1.0):
                     dispatcher.wake.set()
         except (RedisError, OSError) as exc:
-            log.warning("Redis wake-ups unavailable (polling meanwhile): %s", cause(exc))
+            if not away:  # one line per outage
+                log.warning("Redis wake-ups unavailable (polling meanwhile): %s", cause(exc))
+                away = True
             dispatcher.stopping.wait(2.0)

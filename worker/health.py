@@ -54,6 +54,10 @@ def redis_check(url: str) -> Callable[[], None]:
 
 
 def _handler(metrics: Metrics, checks: dict[str, Callable[[], None]]) -> type[BaseHTTPRequestHandler]:
+    # The last answer per check: a probe every few seconds logs a change, not each failure
+    # (the cause is the dispatcher's line, or the wake-up listener's, once per outage).
+    last: dict[str, str] = {}
+
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
             return  # probes every few seconds would drown the log
@@ -86,8 +90,11 @@ def _handler(metrics: Metrics, checks: dict[str, Callable[[], None]]) -> type[Ba
                     check()
                     results[name] = "ok"
                 except Exception as exc:  # noqa: BLE001 - any failure means not ready
-                    log.warning("readiness check %s failed: %s", name, cause(exc))
+                    log.debug("readiness check %s failed: %s", name, cause(exc))
                     results[name] = "unavailable"
+                if last.get(name, "ok") != results[name]:
+                    log.info("readiness: %s %s", name, "ready" if results[name] == "ok" else "not ready")
+                last[name] = results[name]
             if all(value == "ok" for value in results.values()):
                 self._send(200, json.dumps({"status": "ok", "checks": results}).encode())
             else:

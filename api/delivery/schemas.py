@@ -19,7 +19,8 @@ class WebhookCreate(ma.Schema):
         ma.fields.String(validate=validate.Regexp(rf"{TYPE_PATTERN}|^\*$",
                                                   error="an event type `resource:verb`, or `*` for all")),
         required=True, validate=validate.Length(1, MAX_TYPES),
-        metadata={"description": "event types (e.g. `message:created`), or `[\"*\"]` for every event"},
+        metadata={"description": "event types (e.g. `message:created`, `presence:online`, `presence:offline`), "
+                              "or `[\"*\"]` for every event"},
     )
 
 
