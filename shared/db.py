@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, event, insert
+from sqlalchemy.engine import Connection, Engine, make_url
 
 
 def engine_options(database_url: str) -> dict[str, Any]:
@@ -35,3 +35,14 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def insert_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert `rows` into `table` with a plain INSERT; their new ids in order.
+    One statement where the database returns ids for many rows in order
+    (MariaDB's RETURNING), else one per row (MySQL 8, SQLite)."""
+    statement = insert(table)
+    if len(rows) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        returning = statement.returning(table.c.id, sort_by_parameter_order=True)
+        return list(conn.execute(returning, rows).scalars())
+    return [conn.execute(statement, row).inserted_primary_key[0] for row in rows]  # type: ignore[index]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from sqlalchemy import and_, bindparam, func, insert, not_, select, update
+from sqlalchemy import and_, bindparam, func, not_, select, update
 from sqlalchemy.orm import aliased
 
 from api.extensions import db
@@ -28,6 +28,7 @@ from api.messaging.schemas import notification_out
 from api.outbox import record
 from shared import rooms
 from shared.auth import Principal
+from shared.db import insert_rows
 from shared.models import Conversation, Message, Notification, NotificationPreference, Participant
 
 # Notifications about a conversation's messages: coalesced, their body a preview.
@@ -142,7 +143,7 @@ def notify_message(conversation: Conversation, sender: Principal, message: Messa
             base = {**shown, "title": fields["title"], "type": type_, "conversation_id": conversation.id, "count": 1,
                     "created_at": now}
             values = [{**base, "recipient_role": r.role, "recipient_id": r.id} for r in added[type_]]
-            ids = _insert_all(conn, values)
+            ids = insert_rows(conn, Notification.__table__, values)
             events += [(recipient, "notification:created", {**fields, "id": new_id, "count": 1, "created_at": now})
                        for recipient, new_id in zip(added[type_], ids, strict=True)]
     for recipient, type_, row in events:
@@ -190,16 +191,6 @@ def _bump_statement():
 
 # What a coalesced notification shows of its latest message.
 SHOWN = ("title", "body", "link", "message_id", "data", "updated_at")
-
-
-def _insert_all(conn, values: list[dict]) -> list[int]:
-    """Insert notification rows; their ids in order. One statement where the
-    database returns ids for many rows (MariaDB, SQLite), else one per row."""
-    statement = insert(Notification)
-    if len(values) > 1 and conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-        returning = statement.returning(Notification.id, sort_by_parameter_order=True)
-        return list(conn.execute(returning, values).scalars())
-    return [conn.execute(statement, row).inserted_primary_key[0] for row in values]
 
 
 def read_conversation(reader: Principal, conversation_id: int, up_to: int, at: dt.datetime) -> None:
