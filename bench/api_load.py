@@ -148,8 +148,8 @@ async def closed_loop(call, secs: float) -> dict:
             "p99_ms": pct(latencies, 0.99), "errors": errors}
 
 
-async def run(env: Env, cfg: dict, log) -> list[tuple[str, str, str]]:
-    """Returns extra table rows: (figure, ours, note)."""
+async def run(env: Env, cfg: dict, log) -> tuple[list[tuple[str, str, str]], dict]:
+    """Returns extra table rows (figure, ours, note) and the figures the goals read."""
     users = cfg["e2e_users"]
     config = Config(jwt_secret=env.secret)
     seed(env.base["DATABASE_URL"], users)
@@ -178,4 +178,4 @@ async def run(env: Env, cfg: dict, log) -> list[tuple[str, str, str]]:
     for name, fig in (("send-message", send), ("list-conversations (200 conversations)", listing)):
         rows.append((f"REST {name}: requests/s, p99 ms ({REST_CONCURRENCY} concurrent)",
                      f"{fig['rps']:.0f}/s, p99 {fig['p99_ms']:.1f}", f"errors {fig['errors']}"))
-    return rows
+    return rows, {"send_rps": send["rps"], "list_rps": listing["rps"]}
