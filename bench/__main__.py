@@ -129,8 +129,12 @@ async def main_async(args) -> int:
     if "ours" in kinds and (not only or "api" in only):
         from bench import api_load
 
-        extra, figures = await api_load.run(env, cfg, log)
-        keep("api", figures)
+        try:
+            extra, figures = await api_load.run(env, cfg, log)
+            keep("api", figures)
+        except Exception as exc:  # noqa: BLE001 - the Socket.IO figures are still worth the table
+            log(f"api: FAILED: {exc}")
+            traceback.print_exc(file=sys.stderr)
 
     with open(f"{logdir}/results.json", "w") as fh:
         json.dump(results, fh, indent=1, default=str)

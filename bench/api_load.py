@@ -135,7 +135,11 @@ async def closed_loop(call, secs: float) -> dict:
         nonlocal errors
         k = w
         while time.monotonic() < deadline:
-            status, took = await call(k)
+            try:
+                status, took = await call(k)
+            except (aiohttp.ClientError, OSError):
+                # e.g. a reset keep-alive connection: one failed call, not a lost run.
+                status, took = 0, 0.0
             k += REST_CONCURRENCY
             if status in (200, 201):
                 latencies.append(took)
