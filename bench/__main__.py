@@ -75,7 +75,8 @@ async def db_ceiling(env: Env, secs: float) -> dict | None:
     figures = json.loads(out.decode().strip().splitlines()[-1])
     log(f"db ceiling: {json.dumps(figures)}")
     return {"db_statements": figures["statements"],
-            **{f"db_ceiling_{lv['connections']}": lv["tx_per_s"] for lv in figures["levels"]}}
+            **{f"db_ceiling_{lv['connections']}": lv["tx_per_s"] for lv in figures["levels"]},
+            **{f"db_errors_{lv['connections']}": lv["errors_by_mysql_code"] for lv in figures["levels"]}}
 
 
 async def main_async(args) -> int:

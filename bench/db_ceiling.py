@@ -219,19 +219,25 @@ def connect(database_url: str) -> pymysql.connections.Connection:
 def worker(cap: Capture, database_url: str, mine: list[int], secs: float, barrier, results) -> None:
     conn = connect(database_url)
     replay = Replay(cap, conn)
+    errors: dict[int, int] = {}
+
+    def send(k: int) -> bool:
+        try:
+            replay.send(k)
+            return True
+        except pymysql.err.OperationalError as exc:  # a deadlock or lock wait: counted, the loop goes on
+            conn.rollback()
+            errors[exc.args[0]] = errors.get(exc.args[0], 0) + 1
+            return False
+
     for k in mine[:8]:  # warm-up: the statements' plans, the rows' pages
-        replay.send(k)
+        send(k)
     barrier.wait()
-    count, errors = 0, 0
+    count = 0
     started = time.monotonic()
     deadline = started + secs
     while time.monotonic() < deadline:
-        try:
-            replay.send(mine[count % len(mine)])
-            count += 1
-        except pymysql.err.OperationalError:  # a deadlock or lock wait: counted, the loop goes on
-            conn.rollback()
-            errors += 1
+        count += send(mine[count % len(mine)])  # a failed send is tried again
     results.put((count, time.monotonic() - started, errors))
     conn.close()
 
@@ -256,8 +262,12 @@ def level(cap: Capture, database_url: str, connections: int, secs: float) -> dic
                 raise SystemExit("bench.db_ceiling: a replay process failed (its traceback is above)") from None
     for proc in procs:
         proc.join(10)
+    errors: dict[str, int] = {}
+    for _, _, by_code in got:
+        for code, n in by_code.items():
+            errors[str(code)] = errors.get(str(code), 0) + n
     return {"connections": connections, "tx_per_s": round(sum(c / s for c, s, _ in got)),
-            "errors": sum(e for _, _, e in got)}
+            "errors_by_mysql_code": errors}
 
 
 def main() -> None:

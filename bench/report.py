@@ -104,12 +104,20 @@ def db_rows(results: dict[str, list[dict]]) -> list[tuple[str, str, str]]:
         return []
     rows = [(f"Database ceiling: the send's {db['db_statements']} statements through PyMySQL, one transaction "
              f"per send, {n} connection{'s' if n > 1 else ''} ({'processes' if n > 1 else 'one process'})",
-             f"{db[f'db_ceiling_{n}']:,}/s", "transactions/s") for n in (1, 8) if f"db_ceiling_{n}" in db]
+             f"{db[f'db_ceiling_{n}']:,}/s", _db_note(db.get(f"db_errors_{n}")))
+            for n in (1, 8) if f"db_ceiling_{n}" in db]
     share = send_share(results)
     if share is not None:
         rows.append(("REST send-message as a share of the 8-connection database ceiling", f"{share:.1f}%",
                      "same run"))
     return rows
+
+
+def _db_note(errors: dict | None) -> str:
+    if not errors:
+        return "transactions/s, no errors"
+    return "transactions/s; rolled back and retried, by MySQL error code: " + ", ".join(
+        f"{code}: {n}" for code, n in sorted(errors.items()))
 
 
 def send_share(results: dict[str, list[dict]]) -> float | None:
