@@ -15,6 +15,9 @@ message id to what this transaction's message INSERT returned, and the seq
 to the conversation's next. A value from the seeded ranges that the probe
 cannot map stops it, so a changed send path is never replayed wrong
 silently; values it did not seed (timestamps, bodies) are sent as captured.
+Before measuring, `check` replays one send and compares what it left in its
+conversation (rows, seqs, events, notification, marker) with what the app's
+send left in the captured one.
 
 Levels: 1 connection, then 8, each a process of its own (threads would
 measure the GIL, not the database), over disjoint conversations as the
@@ -41,15 +44,17 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from shared.auth import mint_token
+from shared.auth import Principal, mint_token
 from shared.config import Config
 from shared.db import make_engine
 from shared.models import Conversation, Message, Participant, Relationship
+from shared.rooms import conversation as conversation_room
+from shared.rooms import personal
 from shared.timeutil import utcnow
 
 BASE = 71_000_000
 SPAN = 1_000_000  # each range below is this wide
-CONVERSATIONS = 8 * 64  # plus the captured one; 64 per process at 8 connections
+CONVERSATIONS = 8 * 64  # 64 per process at 8 connections; plus the captured one (0) and `check`'s (last)
 DIGITS = re.compile(r"\d{8,}")
 
 
@@ -91,7 +96,7 @@ def seed(engine) -> None:
     with Session(engine) as session:
         if session.get(Conversation, Ids(0).conversation) is not None:
             raise SystemExit("bench.db_ceiling: run it on a fresh database (bench/run makes one)")
-        for k in range(CONVERSATIONS + 1):
+        for k in range(CONVERSATIONS + 2):
             ids = Ids(k)
             session.add(Conversation(id=ids.conversation, type="direct", last_seq=SEQ_BASE, last_activity_at=now,
                                      direct_key=f"mentor:{ids.mentor}|student:{ids.student}", created_at=now))
@@ -166,6 +171,14 @@ class Replay:
                              if SEQ_BASE <= v < SEQ_BASE + SPAN), default=0)
         self.last_seq: dict[int, int] = {}
 
+    def load_seqs(self, ks: list[int]) -> None:
+        """Where each conversation's seq stands (an earlier level or check moved it)."""
+        by_id = {Ids(k).conversation: k for k in ks}
+        with self.conn.cursor() as cursor:
+            cursor.execute("SELECT id, last_seq FROM conversations WHERE id IN %s", (list(by_id),))
+            self.last_seq = {by_id[cid]: seq for cid, seq in cursor.fetchall()}
+        self.conn.commit()
+
     @staticmethod
     def _ints(cap: Capture):
         for st in cap.statements:
@@ -176,7 +189,7 @@ class Replay:
     def send(self, k: int) -> None:
         # The message id joins the mapping once this transaction's INSERT made it.
         mapping = dict(zip(Ids(0).values(), Ids(k).values(), strict=True))
-        seq = self.last_seq.get(k, SEQ_BASE)
+        seq = self.last_seq[k]
 
         def mapped(v: int, strict: bool) -> int:
             if v in mapping:
@@ -209,6 +222,43 @@ class Replay:
         self.last_seq[k] = seq + self.seq_step
 
 
+def footprint(conn: pymysql.connections.Connection, k: int) -> list:
+    """What one send left in probe conversation k, in terms that do not depend on k."""
+    ids = Ids(k)
+    rooms = [conversation_room(ids.conversation), personal(Principal("student", ids.student))]
+    queries = [
+        ("SELECT last_seq - %s, last_message_id = (SELECT MAX(id) FROM messages WHERE conversation_id = %s)"
+         " FROM conversations WHERE id = %s", (SEQ_BASE, ids.conversation, ids.conversation)),
+        ("SELECT COUNT(*), MAX(body) FROM messages WHERE conversation_id = %s AND sender_id = %s",
+         (ids.conversation, ids.mentor)),
+        ("SELECT room = %s, type, seq - %s, message_id = (SELECT MAX(id) FROM messages WHERE conversation_id = %s)"
+         " FROM events WHERE room IN (%s, %s) ORDER BY id", (rooms[0], SEQ_BASE, ids.conversation, *rooms)),
+        ("SELECT type, count, recipient_role FROM notifications WHERE conversation_id = %s", (ids.conversation,)),
+        ("SELECT id - %s, last_read_message_id IS NOT NULL FROM participants WHERE conversation_id = %s ORDER BY id",
+         (ids.mentor_row, ids.conversation)),
+    ]
+    with conn.cursor() as cursor:
+        found = []
+        for sql, args in queries:
+            cursor.execute(sql, args)
+            found.append(cursor.fetchall())
+    conn.commit()
+    return found
+
+
+def check(cap: Capture, database_url: str) -> None:
+    """One replayed send must leave in its conversation what the app's send left in its own."""
+    conn = connect(database_url)
+    replay, k = Replay(cap, conn), CONVERSATIONS + 1
+    replay.load_seqs([k])
+    replay.send(k)
+    app, replayed = footprint(conn, 0), footprint(conn, k)
+    conn.close()
+    if app != replayed:
+        raise SystemExit(f"bench.db_ceiling: the replay does not do what the send did:\n app    {app}\n"
+                         f" replay {replayed}")
+
+
 def connect(database_url: str) -> pymysql.connections.Connection:
     url = make_url(database_url)
     return pymysql.connect(host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
@@ -219,6 +269,7 @@ def connect(database_url: str) -> pymysql.connections.Connection:
 def worker(cap: Capture, database_url: str, mine: list[int], secs: float, barrier, results) -> None:
     conn = connect(database_url)
     replay = Replay(cap, conn)
+    replay.load_seqs(mine)
     errors: dict[int, int] = {}
 
     def send(k: int) -> bool:
@@ -281,6 +332,7 @@ def main() -> None:
     seed(engine)
     engine.dispose()
     cap = capture(config)
+    check(cap, config.database_url)
     levels = [level(cap, config.database_url, int(n), args.secs) for n in args.connections.split(",")]
     print(json.dumps({"statements": len(cap.statements), "levels": levels}))
 
