@@ -3,9 +3,9 @@
 Every scenario runs against stock python-socketio, our gateway and Node.js
 socket.io, alternating (stock, ours, node, stock, ours, node...) in the same
 run, each time on fresh server processes, so the table compares figures
-taken under the same machine load. Then the database ceiling of a send
-(`bench.db_ceiling`) and the API figures (`bench.api_load`). Needs
-DATABASE_URL (MySQL, migrated) and REDIS_URL.
+taken under the same machine load. Then the API figures (`bench.api_load`)
+and the database ceiling of a send (`bench.db_ceiling`). Needs DATABASE_URL
+(MySQL, migrated) and REDIS_URL.
 """
 from __future__ import annotations
 
@@ -150,7 +150,7 @@ async def main_async(args) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="small counts, under 2 minutes")
+    parser.add_argument("--quick", action="store_true", help="small counts, about 3 minutes")
     parser.add_argument("--targets", default="stock,ours,node", help="comma list of stock, ours, node")
     parser.add_argument("--only", default="",
                         help="comma list of relay, fanout, connections, scaleout, db, api (api includes db)")
