@@ -71,6 +71,14 @@ def _ratio(ours: float | None, other: float | None) -> str:
     return f"{ours / other:.2f}x" if ours is not None and other else "n/a"
 
 
+def _bounded(ratio: str, ours_capped: bool, other_capped: bool) -> str:
+    if ours_capped and other_capped:
+        return f"{ratio} (both passed the top rate tried)"
+    if ours_capped:
+        return f">= {ratio} (ours passed the top rate tried)"
+    return f"<= {ratio} (it passed the top rate tried)" if other_capped else ratio
+
+
 def table(results: dict[str, list[dict]], extra_rows: list[tuple[str, str, str]] | None = None) -> str:
     """`results` maps a target label to its list of per-round figure dicts."""
     lines = [
@@ -86,9 +94,11 @@ def table(results: dict[str, list[dict]], extra_rows: list[tuple[str, str, str]]
         if ours is None and stock is None and node is None:
             continue
         vs_stock, vs_node = _ratio(ours, stock), _ratio(ours, node)
-        if key == "relay_ceiling" and capped(results.get(ours_label, [])):
-            vs_stock, vs_node = f">= {vs_stock}", f">= {vs_node}"
-            label += " (ours passed the top rate tried)"
+        if key == "relay_ceiling":
+            # A kind that passed the top rate tried has a ceiling of at least that rate.
+            ours_capped = capped(results.get(ours_label, []))
+            vs_stock = _bounded(vs_stock, ours_capped, capped(results.get(stock_label, [])))
+            vs_node = _bounded(vs_node, ours_capped, capped(results.get(node_label, [])))
         spreads = [s for s in (ours_spread, stock_spread, node_spread) if s is not None]
         spread = f"±{max(spreads) / 2:.0f}%" if spreads else "one round"
         lines.append(f"| {label} | {fmt(ours)} | {fmt(stock)} | {fmt(node)} | {vs_stock} | {vs_node} | {spread} |")
@@ -155,7 +165,11 @@ def goals(results: dict[str, list[dict]]) -> str:
             continue
         ratio = ours / theirs
         if key == "relay_ceiling" and capped(results.get(other, [])):
-            lines.append(f"- {text}: undetermined ({other} passed the top rate tried; ours/{other} {ratio:.2f}x)")
+            # Its real ceiling is at least its figure: short of the goal here, ours is short of it.
+            # Unless ours passed the top rate too: then neither ceiling is known.
+            ours_capped = capped(results.get("ours", []))
+            verdict = "NOT met" if not check(ratio) and not ours_capped else "undetermined"
+            lines.append(f"- {text}: <= {ratio:.2f}x ({other} passed the top rate tried) -> {verdict}")
             continue
         at_least = ">= " if key == "relay_ceiling" and capped(results.get("ours", [])) else ""
         lines.append(f"- {text}: {at_least}{ratio:.2f}x -> {'met' if check(ratio) else 'NOT met'}")
