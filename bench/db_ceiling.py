@@ -276,7 +276,7 @@ def worker(cap: Capture, database_url: str, mine: list[int], secs: float, barrie
         try:
             replay.send(k)
             return True
-        except pymysql.err.OperationalError as exc:  # a deadlock or lock wait: counted, the loop goes on
+        except pymysql.err.OperationalError as exc:  # a deadlock, lock wait or 1467: counted by code
             conn.rollback()
             errors[exc.args[0]] = errors.get(exc.args[0], 0) + 1
             return False
