@@ -5,8 +5,10 @@ deadline on each wait. With `Env.pin` (the default on 2+ cores) each server
 process gets a core of its own (`sched_setaffinity`), and the load client and
 publisher share the remaining core(s): the figures are per server process,
 and a server does not compete with its own load generators for a core. Servers are measured from /proc: CPU seconds from
-`/proc/<pid>/stat` (utime + stime) and memory from `VmRSS` in
-`/proc/<pid>/status`.
+`/proc/<pid>/stat` (utime + stime, every thread of the process) and memory
+from `VmRSS` in `/proc/<pid>/status`. Node starts its V8 and libuv threads
+before the harness can pin it, so a node server has every thread pinned
+(`pin_threads`), at start and again once it is healthy.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 PY = sys.executable
+NODE_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node", "server.js")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -42,6 +45,15 @@ def pin_load(env: "Env", pid: int) -> None:
         try:
             os.sched_setaffinity(pid, env.load_cpus)
         except ProcessLookupError:  # it already finished
+            pass
+
+
+def pin_threads(pid: int, cpus: set[int]) -> None:
+    """`sched_setaffinity` moves one thread: move each thread the process has."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except ProcessLookupError:  # the thread ended meanwhile
             pass
 
 
@@ -98,6 +110,7 @@ class Env:
     stock_channel: str
     events_channel: str
     logdir: str
+    node_key: str = "socket.io"  # the redis-adapter's key: channels `<key>#/#<room>#`
     pin: bool = False
     next_id: list[int] = field(default_factory=lambda: [0])
     # Cores the load client and publisher run on, set by the Target that pins servers.
@@ -123,13 +136,17 @@ class Target:
 
     @property
     def channel(self) -> str:
-        return self.env.stock_channel if self.kind == "stock" else self.env.events_channel
+        return {"stock": self.env.stock_channel, "node": self.env.node_key}.get(self.kind, self.env.events_channel)
 
     async def __aenter__(self) -> "Target":
         for port in self.ports:
             if self.kind == "stock":
                 args = [PY, "-m", "bench.stock_server", "--port", str(port), "--redis", self.env.redis_url,
                         "--channel", self.env.stock_channel, "--secret", self.env.secret]
+                env = self.env.base
+            elif self.kind == "node":
+                args = ["node", NODE_SERVER, "--port", str(port), "--redis", self.env.redis_url,
+                        "--key", self.env.node_key, "--secret", self.env.secret]
                 env = self.env.base
             else:
                 args = [PY, "-m", "gateway"]
@@ -141,6 +158,7 @@ class Target:
         except BaseException:
             await self.__aexit__()
             raise
+        self._pin_node_threads()  # the threads node started while it was coming up
         await asyncio.sleep(0.5)  # let the Redis subscription settle
         return self
 
@@ -153,8 +171,14 @@ class Target:
             return
         for i, proc in enumerate(self.procs):
             os.sched_setaffinity(proc.pid, {cpus[i % len(cpus)]})
+        self._pin_node_threads()
         rest = set(cpus[len(self.procs):])
         self.env.load_cpus = rest or None
+
+    def _pin_node_threads(self) -> None:
+        if self.kind == "node" and self.env.pin:
+            for proc in self.procs:
+                pin_threads(proc.pid, os.sched_getaffinity(proc.pid))
 
     async def __aexit__(self, *exc) -> None:
         self.env.load_cpus = None
@@ -206,7 +230,7 @@ class LoadClient:
 
 async def publish(env: Env, target: Target, mode: str, rate: float, count: int, users: int = 1) -> dict:
     """Run `bench.publisher` to completion and return its report."""
-    args = [PY, "-m", "bench.publisher", "--kind", "stock" if target.kind == "stock" else "ours",
+    args = [PY, "-m", "bench.publisher", "--kind", target.kind,
             "--mode", mode, "--redis", env.redis_url, "--channel", target.channel, "--secret", env.signing,
             "--rate", str(rate), "--count", str(count), "--users", str(users),
             "--id-offset", str(env.id_offset(count))]

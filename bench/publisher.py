@@ -5,11 +5,15 @@
 - `--kind ours`: the project's own channel format (`shared.events.
   encode_channel_message`, what `RedisPublisher.publish` sends: one signed
   message per envelope, as after one API commit).
+- `--kind node`: @socket.io/redis-emitter's format for the classic Redis
+  adapter (`bench.redis_emitter.encode`, proved equal to the real emitter's
+  bytes at bench start), on channel `<key>#/#<room>#`; `--channel` is the key.
 
-Events due in the same millisecond tick go out in one write, for both kinds
+Events due in the same millisecond tick go out in one write, for every kind
 alike, through `RawPublish`: PUBLISH commands packed as RESP and written on
 one socket, their integer replies counted off the same socket. The message
-bytes are the library's (stock) and the project's (ours); only the transport
+bytes are the library's (stock), the project's (ours) and the real emitter's
+format (node); only the transport
 is shared and lean, so the publisher keeps up with rates a server cannot on
 the one core it shares with the load client and Redis (redis-py's pipeline
 cost about 30 µs per event, more than the servers under test).
@@ -108,9 +112,23 @@ class OursSender:
         self.raw.batch(messages)
 
 
+class NodeSender:
+    def __init__(self, args):
+        from bench.redis_emitter import encode
+
+        self.encode, self.key = encode, args.channel
+        self.raw = RawPublish(args.redis)
+
+    def batch(self, events: list[tuple[str, str, int]]) -> None:
+        self.raw.batch([self.encode(self.key, room, "bench", {"b": bt}) for room, bt, _n in events])
+
+
+SENDERS = {"stock": StockSender, "ours": OursSender, "node": NodeSender}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.publisher")
-    parser.add_argument("--kind", choices=("stock", "ours"), required=True)
+    parser.add_argument("--kind", choices=tuple(SENDERS), required=True)
     parser.add_argument("--mode", choices=("relay", "fanout"), required=True)
     parser.add_argument("--redis", required=True)
     parser.add_argument("--channel", required=True)
@@ -121,7 +139,7 @@ def main() -> None:
     parser.add_argument("--id-offset", type=int, default=0, help="keeps envelope ids unique across runs")
     args = parser.parse_args()
 
-    sender = StockSender(args) if args.kind == "stock" else OursSender(args)
+    sender = SENDERS[args.kind](args)
     start = time.monotonic()
     sent = 0
     while sent < args.count:
