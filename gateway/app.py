@@ -207,8 +207,10 @@ async def gateway_ctx(app: web.Application):
 async def close_sockets(app: web.Application) -> None:
     """Close every transport (not a Socket.IO disconnect, which clients would
     take as final): clients see a transport close and reconnect elsewhere."""
-    sio = app[SIO]
-    await app[GATEWAY].presence.shutdown()
+    sio, gw = app[SIO], app[GATEWAY]
+    if isinstance(gw.bus, ShardedBus):
+        gw.bus.closing()  # before the sockets go: no SUNSUBSCRIBE per room they held
+    await gw.presence.shutdown()
     eio = sio.eio
     # abort: no Engine.IO CLOSE packet, which python-socketio clients also take as final.
     for eio_socket in list(eio.sockets.values()):
