@@ -46,7 +46,7 @@ from gateway.registry import Registry
 from gateway.relay import Relay
 from gateway.replay import Replay
 from gateway.sharded_bus import ShardedBus, WantedRooms
-from gateway.tasks import Tasks
+from gateway.tasks import Tasks, stop
 from gateway.typing import Typing
 from shared.config import Config
 from shared.db import make_engine
@@ -198,9 +198,7 @@ async def gateway_ctx(app: web.Application):
     loops = [gw.relay.run_reader(), gw.presence.run_heartbeat()] + ([gw.bus.run()] if gw.bus else [])
     tasks = [asyncio.create_task(loop) for loop in loops]
     yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await stop(tasks)
     await gw.tasks.cancel_all()
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 import time
+from contextlib import suppress
 
 import pytest
 
 from bench.loadclient import Client
+from gateway.tasks import stop
 from tests.conftest import TEST_SECRET
 from tests.gateway.helpers import eventually, run
 
@@ -66,3 +69,48 @@ def test_sigterm_with_hundreds_of_sockets_exits_at_once_and_drops_every_socket(b
             await client.handle({"cmd": "close"})
 
     run(scenario(), timeout=90)
+
+
+async def wakes_on(event: asyncio.Event) -> None:
+    """A loop like the relay's: each wake-up through `asyncio.wait_for`."""
+    while True:
+        await asyncio.wait_for(event.wait(), 5)
+        event.clear()
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="asyncio.wait_for keeps a cancellation from 3.12 on")
+def test_a_loop_that_loses_its_cancellation_in_wait_for_is_stopped_all_the_same():
+    async def scenario():
+        event = asyncio.Event()
+        once = asyncio.create_task(wakes_on(event))
+        await asyncio.sleep(0)
+        # The wake-up and the cancellation in one loop iteration: wait_for returns, the loop runs on.
+        event.set()
+        once.cancel()
+        done, _ = await asyncio.wait([once], timeout=0.5)
+        assert not done
+        event.set()
+        await stop([once], grace=0.05, timeout=1)
+        assert once.cancelled()
+
+    run(scenario(), timeout=10)
+
+
+def test_stop_gives_up_on_a_task_that_ignores_every_cancellation():
+    async def deaf(released: asyncio.Event) -> None:
+        while not released.is_set():
+            with suppress(asyncio.CancelledError):
+                await released.wait()
+
+    async def scenario():
+        released = asyncio.Event()
+        task = asyncio.create_task(deaf(released))
+        await asyncio.sleep(0)
+        began = time.monotonic()
+        await stop([task], grace=0.05, timeout=0.3)
+        took = time.monotonic() - began
+        assert not task.done() and 0.3 <= took < 1, took
+        released.set()
+        await task
+
+    run(scenario(), timeout=10)
