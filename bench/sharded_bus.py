@@ -116,13 +116,27 @@ async def run_mode(mode: str, args, base_env: dict, bus_env: dict, publisher, lo
             client.stdin.write(b'{"cmd": "quit"}\n')
             await client.stdin.drain()
             await asyncio.wait_for(client.wait(), 10)
-        for _, proc in gateways:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # known: a sharded gateway with hundreds of sockets can hang on exit
-                proc.kill()
-                proc.wait(timeout=5)
+        stop_gateways(mode, gateways)
+
+
+def stop_gateways(mode: str, gateways: list[tuple[int, subprocess.Popen]]) -> None:
+    """SIGTERM each gateway and say how long it took to exit; one that is not gone in 10 s is a bug, reported."""
+    began = time.monotonic()
+    for _, proc in gateways:
+        proc.terminate()
+    slowest = 0.0
+    for port, proc in gateways:
+        try:
+            code = proc.wait(timeout=max(0.0, began + 10 - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            print(f"{mode}: gateway {port} did not exit within 10 s of SIGTERM; killed", file=sys.stderr)
+            proc.kill()
+            proc.wait(timeout=5)
+            continue
+        slowest = max(slowest, time.monotonic() - began)
+        if code != 0:
+            print(f"{mode}: gateway {port} exited with {code}", file=sys.stderr)
+    print(f"{mode}: gateways exited {slowest:.2f} s after SIGTERM", file=sys.stderr)
 
 
 async def main_async(args) -> None:

@@ -46,7 +46,7 @@ from gateway.registry import Registry
 from gateway.relay import Relay
 from gateway.replay import Replay
 from gateway.sharded_bus import ShardedBus, WantedRooms
-from gateway.tasks import Tasks
+from gateway.tasks import Tasks, stop
 from gateway.typing import Typing
 from shared.config import Config
 from shared.db import make_engine
@@ -198,17 +198,17 @@ async def gateway_ctx(app: web.Application):
     loops = [gw.relay.run_reader(), gw.presence.run_heartbeat()] + ([gw.bus.run()] if gw.bus else [])
     tasks = [asyncio.create_task(loop) for loop in loops]
     yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await stop(tasks)
     await gw.tasks.cancel_all()
 
 
 async def close_sockets(app: web.Application) -> None:
     """Close every transport (not a Socket.IO disconnect, which clients would
     take as final): clients see a transport close and reconnect elsewhere."""
-    sio = app[SIO]
-    await app[GATEWAY].presence.shutdown()
+    sio, gw = app[SIO], app[GATEWAY]
+    if isinstance(gw.bus, ShardedBus):
+        gw.bus.closing()  # before the sockets go: no SUNSUBSCRIBE per room they held
+    await gw.presence.shutdown()
     eio = sio.eio
     # abort: no Engine.IO CLOSE packet, which python-socketio clients also take as final.
     for eio_socket in list(eio.sockets.values()):

@@ -17,6 +17,11 @@ Nothing is lost in a gap: every SSUBSCRIBE confirmation (a new room, or a
 room again after a lost node, a failover, a slot that moved) wakes the log
 reader, which delivers what was committed before it; while a node is lost
 the link is down and the reader polls fast, as for the single channel.
+
+On shutdown (`closing`) the bus stops following the registry before the
+sockets close: closing the connections drops every subscription at once,
+instead of one SUNSUBSCRIBE per room as each socket goes. What is published
+after that reaches the clients from the log when they reconnect elsewhere.
 """
 from __future__ import annotations
 
@@ -59,6 +64,20 @@ async def slot_owners(nodes: list[Address], connect_timeout: float) -> list[Addr
     raise ConnectionError("no Redis Cluster node answered CLUSTER SLOTS: " + "; ".join(failures))
 
 
+def _raise_if_cancelled() -> None:
+    """Raise the current task's cancellation if an await swallowed it.
+
+    On Python 3.11 `asyncio.wait_for` returns the result instead of raising
+    when the cancellation comes as the awaited call completes (CPython
+    gh-86296, fixed in 3.12), and redis-py sends every command through it
+    (its default socket_timeout): a bus cancelled mid-reconcile went back to
+    waiting for room changes, and the gateway never exited.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class NodeLink:
     """One master's subscription connection and the rooms subscribed on it."""
 
@@ -76,8 +95,8 @@ class NodeLink:
     async def aclose(self) -> None:
         if self.reader is not None:
             self.reader.cancel()
-            with suppress(BaseException):
-                await self.reader
+            # wait, not await: the reader's end is not raised here, a cancellation of the caller is.
+            await asyncio.wait([self.reader])
         with suppress(Exception):  # closing a broken connection
             await self.pubsub.aclose()
         with suppress(Exception):
@@ -91,14 +110,21 @@ class WantedRooms:
     def __init__(self) -> None:
         self.rooms: set[str] = set()
         self.changed = asyncio.Event()
+        self.frozen = False
 
     def held(self, room: str) -> None:
-        self.rooms.add(room)
-        self.changed.set()
+        if not self.frozen:
+            self.rooms.add(room)
+            self.changed.set()
 
     def released(self, room: str) -> None:
-        self.rooms.discard(room)
-        self.changed.set()
+        if not self.frozen:
+            self.rooms.discard(room)
+            self.changed.set()
+
+    def freeze(self) -> None:
+        """From now on the rooms stay as they are, whatever the registry reports."""
+        self.frozen = True
 
 
 class ShardedBus:
@@ -109,7 +135,7 @@ class ShardedBus:
         self.on_event, self.on_ephemeral = on_event, on_ephemeral
         self.link, self.signed, self.metrics = link, signed, metrics
         self.connect_timeout, self.poll = connect_timeout, health_check_interval
-        self.wanted, self.dirty = wanted.rooms, wanted.changed
+        self.following, self.wanted, self.dirty = wanted, wanted.rooms, wanted.changed
         self.where: dict[str, NodeLink] = {}  # room -> the link it is subscribed on
         self.links: dict[Address, NodeLink] = {}
         # channel -> (room, is the events channel), for every channel subscribed.
@@ -134,6 +160,7 @@ class ShardedBus:
                 self.dirty.clear()
                 try:
                     await self._reconcile()
+                    _raise_if_cancelled()
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - any Redis failure: the log covers, we retry
@@ -154,6 +181,11 @@ class ShardedBus:
             # Bounded: a half-dead node must not hold up the process's exit.
             with suppress(BaseException):
                 await asyncio.wait_for(asyncio.gather(*(n.aclose() for n in self.links.values())), 2)
+
+    def closing(self) -> None:
+        """The process is stopping: keep every subscription until `run` is
+        cancelled and closes each master's connection once."""
+        self.following.freeze()
 
     def _down(self) -> None:
         self.link.set(False)
@@ -210,6 +242,7 @@ class ShardedBus:
                 message = await node.pubsub.get_message(timeout=self.poll)
                 if message is not None:
                     await self._on_message(node, message)
+                _raise_if_cancelled()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a lost node, MOVED, a dead link: resubscribe elsewhere

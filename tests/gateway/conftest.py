@@ -20,6 +20,7 @@ import requests
 
 from tests.conftest import EVENTS_SECRET, TEST_SECRET
 from tests.gateway.helpers import Api
+from tests.redis_cluster import LocalCluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -178,6 +179,14 @@ def throwaway_redis():
     server = RedisProcess(free_port()).start()
     yield server
     server.kill()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """A local Redis Cluster (3 masters, 3 replicas), one for the session: it takes seconds to start."""
+    cluster = LocalCluster(str(tmp_path_factory.mktemp("redis-cluster"))).start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

@@ -25,13 +25,6 @@ LATECOMER = ("student", 93)
 QUIET = {"GATEWAY_SAFETY_INTERVAL": "30"}  # the log reader stays out of the way
 
 
-@pytest.fixture(scope="session")
-def redis_cluster(tmp_path_factory):
-    cluster = LocalCluster(str(tmp_path_factory.mktemp("redis-cluster"))).start()
-    yield cluster
-    cluster.stop()
-
-
 @pytest.fixture
 def redis_url():
     return None
