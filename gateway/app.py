@@ -82,14 +82,16 @@ SLOW_CONSUMERS = web.AppKey("slow_consumers", SlowConsumers)
 DATABASE = web.AppKey("database", Database)
 LOOKUP_ENGINE: web.AppKey[Engine | None] = web.AppKey("lookup_engine")
 REDIS: web.AppKey[Redis | None] = web.AppKey("redis")
+PRESENCE_REDIS: web.AppKey[Redis | None] = web.AppKey("presence_redis")
 CLUSTER: web.AppKey[RedisCluster | None] = web.AppKey("cluster")
 GATEWAY = web.AppKey("gateway", Gateway)
 
 
 def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, slow: SlowConsumers,
           paths: FastPaths, db: Database, lookup_db: Engine | None, redis: Redis | None,
-          cluster: RedisCluster | None = None) -> Gateway:
-    """Every part, each made from the ones before it."""
+          cluster: RedisCluster | None = None, presence_redis: Redis | None = None) -> Gateway:
+    """Every part, each made from the ones before it (`presence_redis`: the
+    presence store's own client, else `redis`)."""
     gateway_id = uuid.uuid4().hex[:12]
     metrics, tasks, link = Metrics(), Tasks(), BusLink()
     # On Redis Cluster the registry says which rooms the bus subscribes to.
@@ -106,8 +108,8 @@ def build(config: Config, sio: socketio.AsyncServer, emitter: SocketIOEmitter, s
     elif redis is not None and config.redis_url:
         bus = Bus(config.redis_url, config.events_channel, relay.on_channel_message, fanout.receive, link, signed,
                   metrics, fast.subscriber_factory(paths))
-    presence = Presence(config, sio, registry, fanout, presence_store(redis, config.events_channel), db,
-                        gateway_id, tasks, PresenceLog(db, tasks))
+    store = presence_store(presence_redis or redis, config.events_channel)
+    presence = Presence(config, sio, registry, fanout, store, db, gateway_id, tasks, PresenceLog(db, tasks))
     typing = Typing(config, sio, registry, fanout, metrics, tasks, presence.touch)
     lookup = RoomLookup(db, lookup_db, tasks)
     replay = Replay(config.gateway_replay_cap, sio, registry, db, relay, metrics)
@@ -175,13 +177,17 @@ async def redis_ctx(app: web.Application):
     url = app[CONFIG].redis_url
     redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10) if url else None
     app[REDIS] = redis
+    # The presence store's pipelines: one deadline per operation instead of a timer per reply (RedisStore).
+    presence = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=None, health_check_interval=10) \
+        if url else None
+    app[PRESENCE_REDIS] = presence
     # The cluster client publishes typing and presence (SPUBLISH); it connects on first use.
     nodes = app[CONFIG].redis_cluster_nodes
     cluster = RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in nodes], socket_connect_timeout=2,
                            socket_timeout=5) if nodes else None
     app[CLUSTER] = cluster
     yield
-    for client in (redis, cluster):
+    for client in (redis, presence, cluster):
         if client is not None:
             with suppress(Exception):
                 await asyncio.wait_for(client.aclose(), 2)
@@ -190,7 +196,8 @@ async def redis_ctx(app: web.Application):
 async def gateway_ctx(app: web.Application):
     """The parts, and their loops: log reader, presence heartbeat, Redis subscription."""
     gw = app[GATEWAY] = build(app[CONFIG], app[SIO], app[EMITTER], app[SLOW_CONSUMERS], app[FAST_PATHS],
-                              app[DATABASE], app[LOOKUP_ENGINE], app[REDIS], app[CLUSTER])
+                              app[DATABASE], app[LOOKUP_ENGINE], app[REDIS], app[CLUSTER],
+                              app[PRESENCE_REDIS])
     # Where the log ends, before the bus subscribes: logged events the bus
     # brings are relayed only above it (`Relay._after_start`), so none is
     # dropped for having come before the reader knew where to start.

@@ -8,8 +8,9 @@ fallback:
   aiohttp driver, python-socketio's packet format and aiohttp's transport;
   library path: python-socketio's `AsyncServer.emit` (`gateway.emit`).
 - `queue` (`gateway.fast.queue`, `GATEWAY_FAST_QUEUE`) leans on what
-  python-engineio's writer calls on a socket's queue; library path:
-  python-engineio's `asyncio.Queue`.
+  python-engineio's writer calls on a socket's queue, and (`gateway.fast.
+  ping`) on the task its sockets start for their next PING; library path:
+  python-engineio's `asyncio.Queue` and a sleeping Task per socket.
 - `subscriber` (`gateway.fast.subscriber`, `GATEWAY_FAST_SUBSCRIBER`) leans
   on redis-py's URL parsing and hiredis's Reader; library path: redis-py's
   asyncio PubSub (`gateway.bus.PubSubSubscriber`).
@@ -107,12 +108,15 @@ def choose(config: Config, tested: Mapping[str, str] = TESTED,
 
 def install_queue(sio: socketio.AsyncServer, paths: FastPaths, ping_interval: float | None = None) -> None:
     """Give the server's sockets `PacketQueue`s (fast queue; it also
-    advertises a sub-second `ping_interval` exactly) or leave python-engineio's
-    `asyncio.Queue` (which advertises whole seconds)."""
+    advertises a sub-second `ping_interval` exactly) and one `PingWheel` for
+    their pings, or leave python-engineio's `asyncio.Queue` (which advertises
+    whole seconds) and its ping Task per socket."""
     if paths.queue:
         from gateway.fast import queue
+        from gateway.fast.ping import PingWheel
 
         queue.install(sio.eio, ping_interval)
+        PingWheel(sio.eio, sio.eio.ping_interval).install()
 
 
 def make_emitter(sio: socketio.AsyncServer, paths: FastPaths, slow: SlowConsumers,
