@@ -118,6 +118,20 @@ class Sock:
         return await eventually(lambda: predicate(self), timeout, what)
 
 
+async def serve_on_loopback(attach: Callable[[Any], None]) -> tuple[Any, int]:
+    """An aiohttp app that `attach` mounts a server on, listening on a free
+    loopback port: (its runner, to `cleanup()`, and the port)."""
+    from aiohttp import web
+
+    app = web.Application()
+    attach(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
+
+
 async def until_live(sock: "Sock", api: Api, sender: tuple[str, int], conversation_id: int) -> None:
     """A socket's CONNECT ack comes before its replay has put it in its rooms;
     ephemeral events (presence, typing) sent in between do not reach it.

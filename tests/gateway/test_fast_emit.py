@@ -15,12 +15,11 @@ import os
 
 import aiohttp
 import socketio
-from aiohttp import web
 from engineio import packet as eio_packet
 
 from gateway.fast import queue
 from gateway.fast.emit import FastEmitter, ws_frame
-from tests.gateway.helpers import eventually, relay_to_websocket_and_polling, run
+from tests.gateway.helpers import eventually, relay_to_websocket_and_polling, run, serve_on_loopback
 
 TIMEOUT = 10
 
@@ -41,13 +40,7 @@ class Server:
                 await self.sio.enter_room(sid, room)
 
     async def __aenter__(self) -> "Server":
-        app = web.Application()
-        self.sio.attach(app)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.runner, self.port = await serve_on_loopback(self.sio.attach)
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -12,11 +12,10 @@ import os
 import time
 
 import engineio
-from aiohttp import web
 
 from gateway.fast import queue
 from gateway.fast.ping import PingWheel
-from tests.gateway.helpers import run
+from tests.gateway.helpers import run, serve_on_loopback
 
 INTERVAL, TIMEOUT = 0.3, 1.0
 
@@ -35,13 +34,7 @@ class Server:
             self.disconnected.append(sid)
 
     async def __aenter__(self) -> "Server":
-        app = web.Application()
-        self.eio.attach(app)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.runner, self.port = await serve_on_loopback(self.eio.attach)
         return self
 
     async def __aexit__(self, *exc) -> None:
